@@ -1,0 +1,77 @@
+# Makefile: memwrite and memread for Windows, built on Windows (MSYS2) or
+# cross-built on Linux with MinGW-w64 and run there under Wine.
+#
+#   make              memwrite.exe and memread.exe, 64-bit, at the top
+#   make ARCH=i686    the 32-bit pair, in i686/
+#   make demo         the article's scenario in one terminal
+#   make test         the test suite
+#   make bench        the benchmark
+#   make clean        remove what the build made
+
+ARCH    = x86_64
+CFLAGS  = -std=c11 -Wall -Wextra -Wpedantic -Werror -O2
+LDFLAGS =
+EXE     = .exe
+
+ifeq ($(OS),Windows_NT)
+CC      = gcc
+RUN     =
+CC_PKG  = mingw-w64-$(ARCH)-gcc (MSYS2, with pacman)
+else
+CC      = $(ARCH)-w64-mingw32-gcc
+RUN     = wine
+CC_PKG  = gcc-mingw-w64-$(subst _,-,$(ARCH)) (apt-get install)
+export WINEDEBUG ?= -all
+export WINEDLLOVERRIDES ?= mscoree,mshtml=
+endif
+
+# The default build sits at the top; any other ARCH builds into a folder of
+# its own, so that neither is ever taken for the other.
+OUT     = $(if $(filter x86_64,$(ARCH)),,$(ARCH)/)
+PROGS   = memwrite$(EXE) memread$(EXE)
+TESTS   = tests/run$(EXE) tests/article/memwrite$(EXE) tests/article/memread$(EXE)
+BENCH   = bench/bench$(EXE) bench/empty$(EXE)
+
+# Say what to install, in one line, before anything fails for want of it.
+GOALS   = $(or $(MAKECMDGOALS),all)
+need    = $(if $(shell command -v $(firstword $(1)) 2>/dev/null),,\
+            $(error $(firstword $(1)) not found: install $(2)))
+ifneq ($(filter-out clean,$(GOALS)),)
+$(call need,$(CC),$(CC_PKG))
+endif
+ifneq ($(RUN),)
+ifneq ($(filter demo test bench,$(GOALS)),)
+$(call need,$(RUN),wine and wine64 (apt-get install))
+endif
+endif
+
+all: $(addprefix $(OUT),$(PROGS))
+
+# The article's programs use main(); ours take the UTF-16 command line.
+$(OUT)tests/article/%$(EXE): tests/article/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(OUT)%$(EXE): %.c student.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -municode -o $@ $< $(LDFLAGS)
+
+# memread, started beside memwrite, waits for the record and prints it; its
+# end closes memwrite's input, and that stops memwrite.
+demo: SHELL = /bin/bash
+demo: .SHELLFLAGS = -o pipefail -c
+demo: all
+	{ $(RUN) ./$(OUT)memread$(EXE) -w 10 >&3 3>&-; } 3>&1 | $(RUN) ./$(OUT)memwrite$(EXE)
+
+test: all $(addprefix $(OUT),$(TESTS))
+	$(RUN) ./$(OUT)tests/run$(EXE)
+
+bench: all $(addprefix $(OUT),$(BENCH) tests/article/memwrite$(EXE))
+	$(RUN) ./$(OUT)bench/bench$(EXE)
+
+OUTPUTS = $(PROGS) $(TESTS) $(BENCH)
+clean:
+	rm -f $(OUTPUTS) $(addprefix i686/,$(OUTPUTS))
+	rm -fd i686/tests/article i686/tests i686/bench i686
+
+.PHONY: all demo test bench clean
