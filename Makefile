@@ -56,6 +56,8 @@ $(OUT)%$(EXE): %.c student.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -municode -o $@ $< $(LDFLAGS)
 
+$(addprefix $(OUT),tests/run$(EXE) bench/bench$(EXE)): tests/cputime.h
+
 # memread, started beside memwrite, waits for the record and prints it; its
 # end closes memwrite's input, and that stops memwrite.
 demo: SHELL = /bin/bash

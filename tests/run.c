@@ -4,12 +4,12 @@
    and the ready event from the README, not from student.h, so that a wrong
    definition there cannot hide. */
 #include <windows.h>
-#include <tlhelp32.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
+#include "cputime.h"
 
 #define LIMIT 10000             /* ms any child may run before it is killed */
 
@@ -666,47 +666,13 @@ static void many_readers(const wchar_t *m)
     finish(&w, LIMIT);
 }
 
-static ULONGLONG ms_of(FILETIME kernel, FILETIME user)
-{
-    return (((ULONGLONG)kernel.dwHighDateTime << 32 | kernel.dwLowDateTime)
-            + ((ULONGLONG)user.dwHighDateTime << 32 | user.dwLowDateTime)) / 10000;
-}
-
-/* CPU time a process has used: [0] as GetProcessTimes tells it, [1] as the
-   sum of its threads' times. Windows keeps the first right; Wine leaves it
-   near zero for another process, but keeps the second. */
-static void cpu_ms(const PROCESS_INFORMATION *pi, ULONGLONG ms[2])
-{
-    THREADENTRY32 te = {0};
-    FILETIME created, ended, kernel, user;
-    HANDLE snap, t;
-
-    te.dwSize = sizeof te;
-    ms[0] = ms[1] = 0;
-    if (GetProcessTimes(pi->hProcess, &created, &ended, &kernel, &user))
-        ms[0] = ms_of(kernel, user);
-    snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
-    for (BOOL ok = Thread32First(snap, &te); ok; ok = Thread32Next(snap, &te)) {
-        if (te.th32OwnerProcessID != pi->dwProcessId)
-            continue;
-        if ((t = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, te.th32ThreadID))) {
-            if (GetThreadTimes(t, &created, &ended, &kernel, &user))
-                ms[1] += ms_of(kernel, user);
-            CloseHandle(t);
-        }
-    }
-    CloseHandle(snap);
-}
-
 /* CPU time the process uses while this one sleeps for ms. */
 static ULONGLONG cpu_over(const PROCESS_INFORMATION *pi, DWORD ms)
 {
-    ULONGLONG before[2], after[2];
+    ULONGLONG before = cpu_ms(pi);
 
-    cpu_ms(pi, before);
     Sleep(ms);
-    cpu_ms(pi, after);
-    return max(after[0] - before[0], after[1] - before[1]);
+    return cpu_ms(pi) - before;
 }
 
 static void idle(const wchar_t *m)
