@@ -1,0 +1,306 @@
+/* bench: what memwrite and memread cost, beside the article's busy writer
+   and an empty program. It asserts nothing about speed; it fails only if a
+   program it drives fails. */
+#include <windows.h>
+#include <psapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <wchar.h>
+#include "../tests/cputime.h"
+
+#define RUNS      21            /* timed runs of each kind */
+#define IDLE_RUNS 3             /* idle measures of each writer */
+#define IDLE_MS   5000
+
+static wchar_t dir[MAX_PATH];
+static HANDLE nul;              /* NUL, for standard handles nobody reads */
+static LARGE_INTEGER freq;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench: %s (error %lu)\n", what, GetLastError());
+    exit(1);
+}
+
+static double now_ms(void)
+{
+    LARGE_INTEGER t;
+
+    QueryPerformanceCounter(&t);
+    return t.QuadPart * 1000.0 / freq.QuadPart;
+}
+
+/* Start dir\PROG.exe ARGS with stdin in (NUL if NULL), stdout and stderr NUL. */
+static PROCESS_INFORMATION start(const wchar_t *prog, const wchar_t *args, HANDLE in)
+{
+    STARTUPINFOW si = {0};
+    PROCESS_INFORMATION pi;
+    wchar_t cmd[1024];
+
+    swprintf(cmd, 1024, L"\"%ls\\%ls.exe\" %ls", dir, prog, args);
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = in ? in : nul;
+    si.hStdOutput = si.hStdError = nul;
+    if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
+        die("CreateProcess");
+    CloseHandle(pi.hThread);
+    return pi;
+}
+
+/* Wait for it to end; it must end with want. */
+static void end(PROCESS_INFORMATION *pi, DWORD want, const char *what)
+{
+    DWORD code = 1;
+
+    if (WaitForSingleObject(pi->hProcess, 15000) != WAIT_OBJECT_0)
+        TerminateProcess(pi->hProcess, 99);
+    GetExitCodeProcess(pi->hProcess, &code);
+    CloseHandle(pi->hProcess);
+    if (code != want) {
+        fprintf(stderr, "bench: %s exited %lu, not %lu\n", what, code, want);
+        exit(1);
+    }
+}
+
+/* A writer that is sharing: memwrite with its stdin a pipe we hold open. */
+struct writer {
+    PROCESS_INFORMATION pi;
+    HANDLE in;
+};
+
+static struct writer start_writer(const wchar_t *prog, const wchar_t *mapping)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    struct writer w;
+    wchar_t args[300];
+    HANDLE r;
+
+    if (!CreatePipe(&r, &w.in, &sa, 0))
+        die("CreatePipe");
+    SetHandleInformation(w.in, HANDLE_FLAG_INHERIT, 0);
+    swprintf(args, 300, wcscmp(prog, L"memwrite") ? L"%ls" : L"-m %ls", mapping);
+    w.pi = start(prog, args, r);
+    CloseHandle(r);
+    return w;
+}
+
+static void wait_shared(const wchar_t *mapping)
+{
+    HANDLE h = NULL;
+
+    for (int i = 0; i < 1000 && !(h = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping)); i++)
+        Sleep(10);
+    if (!h)
+        die("the writer's section never appeared");
+    CloseHandle(h);
+    Sleep(200);                 /* let the writer finish starting up */
+}
+
+static void stop_writer(struct writer *w, BOOL busy)
+{
+    CloseHandle(w->in);
+    if (busy)
+        TerminateProcess(w->pi.hProcess, 0);    /* the article's writer never stops */
+    end(&w->pi, 0, "a writer");
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+struct spread {
+    double median, min, max;
+};
+
+static struct spread summarize(double *v, int n)
+{
+    struct spread s;
+
+    qsort(v, n, sizeof *v, by_value);
+    s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    s.min = v[0];
+    s.max = v[n - 1];
+    return s;
+}
+
+static void row(const char *what, struct spread s, const char *unit)
+{
+    printf("  %-44s %9.1f %9.1f %9.1f  %s\n", what, s.median, s.min, s.max, unit);
+}
+
+static struct spread idle_cost(const wchar_t *prog, BOOL busy)
+{
+    double v[IDLE_RUNS];
+
+    for (int i = 0; i < IDLE_RUNS; i++) {
+        wchar_t mapping[64];
+        ULONGLONG before;
+        struct writer w;
+
+        swprintf(mapping, 64, L"membench.%lu.idle%d%d", GetCurrentProcessId(), busy, i);
+        w = start_writer(prog, mapping);
+        wait_shared(mapping);
+        before = cpu_ms(&w.pi);
+        Sleep(IDLE_MS);
+        v[i] = (double)(cpu_ms(&w.pi) - before);
+        stop_writer(&w, busy);
+    }
+    return summarize(v, IDLE_RUNS);
+}
+
+static double time_run(const wchar_t *prog, const wchar_t *args, DWORD want)
+{
+    double t0 = now_ms();
+    PROCESS_INFORMATION pi = start(prog, args, NULL);
+
+    end(&pi, want, "a timed program");
+    return now_ms() - t0;
+}
+
+static void machine(void)
+{
+    const char *(*wine_version)(void) = NULL;
+    void (*wine_host)(const char **, const char **) = NULL;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    const char *sys = "", *rel = "";
+    wchar_t cpu[128] = L"unknown";
+    DWORD size = sizeof cpu;
+    SYSTEM_INFO si;
+    OSVERSIONINFOW os = {0};
+
+    wine_version = (const char *(*)(void))(void (*)(void))GetProcAddress(ntdll, "wine_get_version");
+    wine_host = (void (*)(const char **, const char **))(void (*)(void))GetProcAddress(ntdll, "wine_get_host_version");
+    RegGetValueW(HKEY_LOCAL_MACHINE, L"HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0",
+                 L"ProcessorNameString", RRF_RT_REG_SZ, NULL, cpu, &size);
+    GetNativeSystemInfo(&si);
+    os.dwOSVersionInfoSize = sizeof os;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    GetVersionExW(&os);
+#pragma GCC diagnostic pop
+    printf("machine: %ls, %lu logical processors\n", cpu, si.dwNumberOfProcessors);
+    if (wine_version && wine_host) {
+        wine_host(&sys, &rel);
+        printf("system:  Wine %s on %s %s (reports Windows %lu.%lu build %lu)\n",
+               wine_version(), sys, rel, os.dwMajorVersion, os.dwMinorVersion,
+               os.dwBuildNumber);
+    } else {
+        printf("system:  Windows %lu.%lu build %lu\n", os.dwMajorVersion,
+               os.dwMinorVersion, os.dwBuildNumber);
+    }
+}
+
+static void footprint(void)
+{
+    static const wchar_t *progs[] = {L"memwrite", L"memread"};
+    PROCESS_MEMORY_COUNTERS pmc = {0};
+    MEMORY_BASIC_INFORMATION mbi;
+    WIN32_FILE_ATTRIBUTE_DATA fa;
+    wchar_t mapping[64], path[MAX_PATH];
+    struct writer w;
+    HANDLE h;
+    void *v;
+
+    swprintf(mapping, 64, L"membench.%lu.size", GetCurrentProcessId());
+    w = start_writer(L"memwrite", mapping);
+    wait_shared(mapping);
+    h = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping);
+    if (!h || !(v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0)) || !VirtualQuery(v, &mbi, sizeof mbi))
+        die("mapping memwrite's section");
+    printf("  %-44s %9lu bytes (%s), for a %u-byte record\n", "section's view",
+           (unsigned long)mbi.RegionSize, mbi.State == MEM_COMMIT ? "committed" : "not committed",
+           24u);
+    UnmapViewOfFile(v);
+    CloseHandle(h);
+    pmc.cb = sizeof pmc;
+    if (GetProcessMemoryInfo(w.pi.hProcess, &pmc, sizeof pmc))
+        printf("  %-44s %9lu KiB\n", "memwrite's peak working set, while waiting",
+               (unsigned long)(pmc.PeakWorkingSetSize / 1024));
+    stop_writer(&w, FALSE);
+    for (int i = 0; i < 2; i++) {
+        swprintf(path, MAX_PATH, L"%ls\\%ls.exe", dir, progs[i]);
+        if (GetFileAttributesExW(path, GetFileExInfoStandard, &fa))
+            printf("  %-44ls %9lu KiB\n", progs[i], fa.nFileSizeLow / 1024);
+    }
+}
+
+int wmain(void)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    double reader[RUNS], empty[RUNS], alone[RUNS], handoff[RUNS];
+    wchar_t mapping[64], args[100], *slash;
+    struct spread r, e, a, h;
+    struct writer w;
+
+    QueryPerformanceFrequency(&freq);
+    GetModuleFileNameW(NULL, dir, MAX_PATH);
+    for (int up = 0; up < 2 && (slash = wcsrchr(dir, L'\\')); up++)
+        *slash = 0;             /* dir\bench\bench.exe: the programs are in dir */
+    nul = CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                      &sa, OPEN_EXISTING, 0, NULL);
+    if (nul == INVALID_HANDLE_VALUE)
+        die("opening NUL");
+    machine();
+    printf("runs: %d timed runs of each kind, alternating; %d idle measures of %d s\n\n",
+           RUNS, IDLE_RUNS, IDLE_MS / 1000);
+    printf("  %-44s %9s %9s %9s\n", "", "median", "min", "max");
+
+    printf("idle cost: CPU time over %d s of waiting\n", IDLE_MS / 1000);
+    row("memwrite", idle_cost(L"memwrite", FALSE), "ms");
+    row("the article's writer, while(1)", idle_cost(L"tests\\article\\memwrite", TRUE), "ms");
+    fflush(stdout);
+
+    swprintf(mapping, 64, L"membench.%lu.read", GetCurrentProcessId());
+    swprintf(args, 100, L"-m %ls", mapping);
+    w = start_writer(L"memwrite", mapping);
+    wait_shared(mapping);
+    for (int i = 0; i < RUNS; i++) {
+        reader[i] = time_run(L"memread", args, 0);
+        empty[i] = time_run(L"bench\\empty", L"", 0);
+    }
+    stop_writer(&w, FALSE);
+    r = summarize(reader, RUNS);
+    e = summarize(empty, RUNS);
+    printf("\nreader cost: wall time from CreateProcess to exit\n");
+    row("memread, reading a waiting writer", r, "ms");
+    row("an empty program (the floor)", e, "ms");
+    printf("  %-44s %9.2f\n", "ratio of medians, memread / empty", r.median / e.median);
+    fflush(stdout);
+
+    for (int i = 0; i < RUNS; i++) {
+        PROCESS_INFORMATION reading, writing;
+        double t0;
+
+        swprintf(mapping, 64, L"membench.%lu.alone%d", GetCurrentProcessId(), i);
+        swprintf(args, 100, L"-m %ls", mapping);
+        t0 = now_ms();
+        writing = start(L"memwrite", args, NULL);   /* stdin NUL: shares, then stops */
+        end(&writing, 0, "memwrite");
+        alone[i] = now_ms() - t0;
+
+        swprintf(mapping, 64, L"membench.%lu.handoff%d", GetCurrentProcessId(), i);
+        swprintf(args, 100, L"-m %ls -w 10", mapping);
+        reading = start(L"memread", args, NULL);
+        Sleep(300);             /* memread is polling by now */
+        t0 = now_ms();
+        w = start_writer(L"memwrite", mapping);
+        end(&reading, 0, "memread -w");
+        handoff[i] = now_ms() - t0;
+        stop_writer(&w, FALSE);
+    }
+    a = summarize(alone, RUNS);
+    h = summarize(handoff, RUNS);
+    printf("\nhand-off: from starting memwrite until ...\n");
+    row("... a waiting memread -w has read and exited", h, "ms");
+    row("... memwrite alone has shared and exited", a, "ms");
+    printf("  %-44s %9.1f ms\n", "difference of medians", h.median - a.median);
+    fflush(stdout);
+
+    printf("\nfootprint\n");
+    footprint();
+    return 0;
+}
