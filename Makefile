@@ -58,12 +58,13 @@ $(OUT)%$(EXE): %.c student.h
 
 $(addprefix $(OUT),tests/run$(EXE) bench/bench$(EXE)): tests/cputime.h
 
-# memread, started beside memwrite, waits for the record and prints it; its
-# end closes memwrite's input, and that stops memwrite.
+# memwrite and memread start together; memread waits for the record and
+# prints it (to fd 3, the terminal); its end closes memwrite's input, and
+# that stops memwrite.
 demo: SHELL = /bin/bash
 demo: .SHELLFLAGS = -o pipefail -c
 demo: all
-	{ $(RUN) ./$(OUT)memread$(EXE) -w 10 >&3 3>&-; } 3>&1 | $(RUN) ./$(OUT)memwrite$(EXE)
+	{ { $(RUN) ./$(OUT)memread$(EXE) -w 10 >&3 3>&-; } | $(RUN) ./$(OUT)memwrite$(EXE) 3>&-; } 3>&1
 
 test: all $(addprefix $(OUT),$(TESTS))
 	$(RUN) ./$(OUT)tests/run$(EXE)

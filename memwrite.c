@@ -139,12 +139,12 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
         goto out;
     }
     *view = *rec;
+    warn(L"sharing %ld \"%ls\" as \"%ls\"; Enter, end of input or Ctrl+C stops",
+         (long)rec->id, name, mapping);
     if (!SetEvent(ready)) {
         fail(L"SetEvent", ready_event, GetLastError(), NULL);
         goto out;
     }
-    warn(L"sharing %ld \"%ls\" as \"%ls\"; Enter, end of input or Ctrl+C stops",
-         (long)rec->id, name, mapping);
     rc = wait_for_stop();
 out:
     if (view)
