@@ -4,8 +4,6 @@
 #define WAIT_MAX 86400          /* seconds -w takes at most: a day */
 #define POLL_MS  50             /* how often to look for a section that is not there yet */
 
-static const wchar_t usage[] = L"usage: memread [-m MAPPING] [-w SECONDS]";
-
 static const wchar_t help[] =
     L"usage: memread [-m MAPPING] [-w SECONDS]\n"
     L"Print the ID and the name of the student record shared in MAPPING.\n"
@@ -16,18 +14,6 @@ static const wchar_t help[] =
     L"C1 controls as \\u00HH and a backslash as \\\\.\n"
     L"Exit status: 0 printed; 1 no such mapping, not ready in time, bad record,\n"
     L"output failed or Windows refused; 2 usage error.\n";
-
-static int usage_error(const wchar_t *fmt, ...)
-{
-    wchar_t what[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vswprintf(what, 1024, fmt, ap);
-    va_end(ap);
-    warn(L"%ls; %ls", what, usage);
-    return EXIT_USAGE;
-}
 
 /* SECONDS: digits, then at most three decimals after a '.'. */
 static BOOL parse_seconds(const wchar_t *s, DWORD *ms)
@@ -177,7 +163,7 @@ static int print_record(const wchar_t *mapping, const struct student *rec)
              nul ? L"the name is empty" : L"the name has no NUL in its 20 bytes");
         return EXIT_FAIL;
     }
-    text[swprintf(text, 16, L"%ld\n", (long)rec->id)] = 0;
+    swprintf(text, 16, L"%ld\n", (long)rec->id);
     render(rec->name, nul - rec->name, text + wcslen(text));
     wcscat(text, L"\n");
     if (!put(stdout, text)) {
@@ -195,6 +181,7 @@ int wmain(int argc, wchar_t **argv)
     int i;
 
     progname = L"memread";
+    usage = L"usage: memread [-m MAPPING] [-w SECONDS]";
     for (i = 1; i < argc; i++) {
         if (!wcscmp(argv[i], L"-h") || !wcscmp(argv[i], L"--help")) {
             return put(stdout, help) ? EXIT_OK : EXIT_FAIL;

@@ -1,8 +1,6 @@
 /* memwrite: share a student record in named memory until told to stop */
 #include "student.h"
 
-static const wchar_t usage[] = L"usage: memwrite [-m MAPPING] [--] [ID [NAME]]";
-
 static const wchar_t help[] =
     L"usage: memwrite [-m MAPPING] [--] [ID [NAME]]\n"
     L"Share a student record in the named memory MAPPING until Enter, end of\n"
@@ -15,18 +13,6 @@ static const wchar_t help[] =
     L"refused; 2 usage error.\n";
 
 static HANDLE stop;     /* set when it is time to unshare and exit */
-
-static int usage_error(const wchar_t *fmt, ...)
-{
-    wchar_t what[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vswprintf(what, 1024, fmt, ap);
-    va_end(ap);
-    warn(L"%ls; %ls", what, usage);
-    return EXIT_USAGE;
-}
 
 static BOOL parse_id(const wchar_t *s, int32_t *id)
 {
@@ -99,7 +85,7 @@ static int wait_for_stop(void)
     stop = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (!stop || !SetConsoleCtrlHandler(on_ctrl, TRUE)
         || !(thread = CreateThread(NULL, 0, watch_stdin, NULL, 0, NULL))) {
-        fail(L"waiting", L"stdin", GetLastError(), NULL);
+        fail(L"waiting for", L"stdin", GetLastError(), NULL);
         return EXIT_FAIL;
     }
     CloseHandle(thread);
@@ -127,10 +113,13 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
                              NULL, PAGE_READWRITE, 0, sizeof *rec, mapping);
     err = GetLastError();
     if (!map || err == ERROR_ALREADY_EXISTS) {
-        fail(L"CreateFileMapping", mapping, err,
-             map ? L"another program shares this mapping: stop it or use another -m"
-             : err == ERROR_ACCESS_DENIED && !_wcsnicmp(mapping, L"Global\\", 7)
-             ? L"Global\\ needs SeCreateGlobalPrivilege: run as administrator" : NULL);
+        const wchar_t *hint = NULL;
+
+        if (map)
+            hint = L"another program shares this mapping: stop it or use another -m";
+        else if (err == ERROR_ACCESS_DENIED && !_wcsnicmp(mapping, L"Global\\", 7))
+            hint = L"Global\\ needs SeCreateGlobalPrivilege: run as administrator";
+        fail(L"CreateFileMapping", mapping, err, hint);
         goto out;
     }
     view = MapViewOfFile(map, FILE_MAP_WRITE, 0, 0, sizeof *rec);
@@ -158,11 +147,12 @@ out:
 
 int wmain(int argc, wchar_t **argv)
 {
-    const wchar_t *mapping = DEFAULT_MAPPING, *name = L"" DEFAULT_NAME, *why;
+    const wchar_t *mapping = DEFAULT_MAPPING, *id = NULL, *name = L"" DEFAULT_NAME, *why;
     struct student rec = {DEFAULT_ID, DEFAULT_NAME};
     int i;
 
     progname = L"memwrite";
+    usage = L"usage: memwrite [-m MAPPING] [--] [ID [NAME]]";
     for (i = 1; i < argc && argv[i][0] == L'-' && argv[i][1]; i++) {
         if (!wcscmp(argv[i], L"--")) {
             i++;
@@ -177,14 +167,18 @@ int wmain(int argc, wchar_t **argv)
             return usage_error(L"unknown option %ls", argv[i]);
         }
     }
+    if (i < argc)
+        id = argv[i++];
+    if (i < argc)
+        name = argv[i++];
+    if (i < argc)
+        return usage_error(L"too many arguments: \"%ls\"", argv[i]);
     if ((why = bad_mapping(mapping)))
         return usage_error(L"bad MAPPING \"%ls\": %ls", mapping, why);
-    if (i < argc && !parse_id(argv[i], &rec.id))
+    if (id && !parse_id(id, &rec.id))
         return usage_error(L"bad ID \"%ls\": not a whole number from -2147483648 to 2147483647",
-                           argv[i]);
-    if (++i < argc && (why = set_name(rec.name, name = argv[i])))
+                           id);
+    if ((why = set_name(rec.name, name)))
         return usage_error(L"bad NAME \"%ls\": %ls", name, why);
-    if (++i < argc)
-        return usage_error(L"too many arguments: \"%ls\"", argv[i]);
     return share(mapping, &rec, name);
 }

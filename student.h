@@ -34,7 +34,8 @@ _Static_assert(offsetof(struct student, name) == 4, "the name is at offset 4");
 
 enum { EXIT_OK, EXIT_FAIL, EXIT_USAGE };
 
-static const wchar_t *progname;
+static const wchar_t *progname;     /* set by main: L"memread" */
+static const wchar_t *usage;        /* set by main: its synopsis */
 
 /* Why a mapping name breaks Windows' rules, or NULL if it is good. */
 static const wchar_t *bad_mapping(const wchar_t *name)
@@ -95,6 +96,19 @@ static void warn(const wchar_t *fmt, ...)
             *p = L'?';
     wcscat(line, L"\n");
     put(stderr, line);
+}
+
+/* A usage error: what is wrong, then the synopsis, on one line. */
+static int usage_error(const wchar_t *fmt, ...)
+{
+    wchar_t what[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vswprintf(what, 1024, fmt, ap);
+    va_end(ap);
+    warn(L"%ls; %ls", what, usage);
+    return EXIT_USAGE;
 }
 
 /* A failed Win32 call, in Windows' own words:
