@@ -296,7 +296,7 @@ int wmain(void)
 
         swprintf(mapping, 64, L"membench.%lu.handoff%d", GetCurrentProcessId(), i);
         swprintf(args, 100, L"-m %ls -w 10", mapping);
-        reading = start(L"memread", args, NULL, NULL);
+        reading = start(L"memread", args, NULL, out);
         Sleep(300);             /* memread is polling by now */
         t0 = now_ms();
         w = start_writer(L"memwrite", mapping);
