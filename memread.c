@@ -1,19 +1,23 @@
-/* memread: print the student record that memwrite shares in named memory */
+/* memread: print the student record that memwrite shares, once or as it changes */
 #include "student.h"
 
 #define WAIT_MAX 86400          /* seconds -w takes at most: a day */
-#define POLL_MS  50             /* how often to look for a section that is not there yet */
+#define POLL_MS  50             /* how often to look for another program's section */
+#define STUCK_MS 1000           /* how long a record may stay half-written */
 
 static const wchar_t help[] =
-    L"usage: memread [-m MAPPING] [-w SECONDS]\n"
+    L"usage: memread [-f] [-m MAPPING] [-w SECONDS]\n"
     L"Print the ID and the name of the student record shared in MAPPING.\n"
+    L"  -f          follow: print the record, then each newer one memwrite publishes,\n"
+    L"              until memwrite stops\n"
     L"  -m MAPPING  the section's name (default TestMemShare); Global\\ or Local\\ may lead\n"
     L"  -w SECONDS  wait up to SECONDS (0 to 86400, to the millisecond) for a writer\n"
     L"              to appear and finish writing (default 0: fail at once)\n"
     L"In the name, control characters and bytes that are not UTF-8 print as \\xHH,\n"
     L"C1 controls as \\u00HH and a backslash as \\\\.\n"
-    L"Exit status: 0 printed; 1 no such mapping, not ready in time, bad record,\n"
-    L"output failed or Windows refused; 2 usage error.\n";
+    L"Exit status: 0 printed (with -f: and memwrite stopped); 1 no such mapping,\n"
+    L"not ready in time, bad record, memwrite died, output failed or Windows\n"
+    L"refused; 2 usage error.\n";
 
 /* SECONDS: digits, then at most three decimals after a '.'. */
 static BOOL parse_seconds(const wchar_t *s, DWORD *ms)
@@ -41,68 +45,92 @@ static DWORD left_until(ULONGLONG deadline)
     return now < deadline ? (DWORD)(deadline - now) : 0;
 }
 
-/* Open the section, looking again every POLL_MS until the deadline. */
-static HANDLE open_section(const wchar_t *mapping, ULONGLONG deadline)
+/* Does memwrite hold MAPPING (or did it, for followers still holding on)? */
+static BOOL has_writer(const wchar_t *mapping)
 {
-    HANDLE map;
-    DWORD err;
+    wchar_t name[MAX_PATH];
+    HANDLE h;
 
-    while (!(map = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping))) {
-        err = GetLastError();
-        if (err != ERROR_FILE_NOT_FOUND || !left_until(deadline)) {
-            fail(L"OpenFileMapping", mapping, err, err == ERROR_FILE_NOT_FOUND
-                 ? L"is memwrite running, and with the same -m?" : NULL);
+    object_name(name, mapping, ALIVE);
+    if ((h = OpenMutexW(SYNCHRONIZE, FALSE, name)))
+        CloseHandle(h);
+    return h != NULL;
+}
+
+/* Open the section once a record is in it, waiting until the deadline:
+   memwrite's when it sets its ready event, which wakes us at once; another
+   program's, with no memwrite beside it, as soon as it is found. *ours
+   tells which. */
+static HANDLE open_section(const wchar_t *mapping, ULONGLONG deadline, BOOL *ours)
+{
+    wchar_t name[MAX_PATH];
+    HANDLE ready, map;
+    BOOL early;
+    DWORD r, err;
+
+    object_name(name, mapping, READY);
+    /* memwrite's ready event, or a new one to wait on until memwrite comes */
+    if (!(ready = CreateEventExW(NULL, name, CREATE_EVENT_MANUAL_RESET, SYNCHRONIZE))) {
+        fail(L"CreateEvent", name, GetLastError(), NULL);
+        return NULL;
+    }
+    for (;;) {
+        if ((r = WaitForSingleObject(ready, min(POLL_MS, left_until(deadline)))) == WAIT_FAILED) {
+            fail(L"WaitForSingleObject", name, GetLastError(), NULL);
+            CloseHandle(ready);
             return NULL;
         }
-        Sleep(min(POLL_MS, left_until(deadline)));
+        map = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping);
+        err = GetLastError();
+        *ours = r == WAIT_OBJECT_0;
+        early = map && !*ours && has_writer(mapping);   /* memwrite's, not ready */
+        if (!early && (map || *ours || err != ERROR_FILE_NOT_FOUND))
+            break;
+        if (!left_until(deadline))
+            break;
+        if (map)
+            CloseHandle(map);
+    }
+    CloseHandle(ready);
+    if (!map)
+        fail(L"OpenFileMapping", mapping, err, err == ERROR_FILE_NOT_FOUND
+             ? L"is memwrite running, and with the same -m?" : NULL);
+    if (map && early) {
+        warn(L"\"%ls\": the record is not ready: its writer has not finished; "
+             L"a longer -w may help", mapping);
+        CloseHandle(map);
+        map = NULL;
     }
     return map;
 }
 
-/* Wait for our writer's ready event, if the section has one. */
-static BOOL wait_ready(const wchar_t *mapping, ULONGLONG deadline)
+/* The seqlock's read side: copy a whole version of memwrite's record and
+   give its seq. FALSE if seq stays odd or keeps changing for STUCK_MS (a
+   writer killed mid-write, or not memwrite). The copy races with the writer
+   by design; only a copy that seq vouches for is kept. */
+static BOOL snapshot(const struct shared *s, struct student *rec, LONG *seq)
 {
-    wchar_t ready_event[MAX_PATH];
-    HANDLE ready;
-    DWORD r, err;
+    const volatile LONG *counter = &s->seq;
+    ULONGLONG give_up = GetTickCount64() + STUCK_MS;
 
-    ready_name(ready_event, mapping);
-    if (!(ready = OpenEventW(SYNCHRONIZE, FALSE, ready_event))) {
-        err = GetLastError();
-        if (err == ERROR_FILE_NOT_FOUND)
-            return TRUE;        /* a writer without the signal, as in the article */
-        fail(L"OpenEvent", ready_event, err, NULL);
-        return FALSE;
+    for (unsigned tries = 1;; tries++) {
+        LONG before = *counter;
+        /* Read seq before any byte of the record. */
+        MemoryBarrier();
+        memcpy(rec, &s->rec, sizeof *rec);
+        /* Finish the copy before seq is read again: an acquire load of seq
+           would not keep the copy's loads before it. */
+        MemoryBarrier();
+        if (!(before & 1) && *counter == before) {
+            *seq = before;
+            return TRUE;
+        }
+        if (tries % 64 == 0) {
+            if (GetTickCount64() >= give_up)
+                return FALSE;
+            Sleep(tries < 1024 ? 0 : 1);    /* let a preempted writer finish */
+        }
     }
-    r = WaitForSingleObject(ready, left_until(deadline));
-    err = GetLastError();
-    CloseHandle(ready);
-    if (r == WAIT_TIMEOUT)
-        warn(L"\"%ls\": the record is not ready: its writer has not finished; "
-             L"a longer -w may help", mapping);
-    else if (r != WAIT_OBJECT_0)
-        fail(L"WaitForSingleObject", ready_event, err, NULL);
-    return r == WAIT_OBJECT_0;
-}
-
-/* Copy the record out of the section: the one read of shared memory. */
-static BOOL copy_record(const wchar_t *mapping, ULONGLONG deadline, struct student *rec)
-{
-    const struct student *view = NULL;
-    HANDLE map;
-
-    if (!(map = open_section(mapping, deadline)))
-        return FALSE;
-    if (wait_ready(mapping, deadline)) {
-        if ((view = MapViewOfFile(map, FILE_MAP_READ, 0, 0, sizeof *view)))
-            memcpy(rec, view, sizeof *rec);
-        else
-            fail(L"MapViewOfFile", mapping, GetLastError(), NULL);
-    }
-    if (view)
-        UnmapViewOfFile(view);
-    CloseHandle(map);
-    return view != NULL;
 }
 
 /* Length of the UTF-8 sequence at s (at most n bytes) and its code point,
@@ -153,10 +181,12 @@ static void render(const char *name, size_t n, wchar_t *out)
     *out = 0;
 }
 
+/* Print the record as two lines, ID then name; EXIT_FAIL if it is bad or
+   stdout fails. */
 static int print_record(const wchar_t *mapping, const struct student *rec)
 {
     const char *nul = memchr(rec->name, 0, sizeof rec->name);
-    wchar_t text[4 * sizeof rec->name + 32];
+    wchar_t text[6 * sizeof rec->name + 32];
 
     if (!nul || nul == rec->name) {
         warn(L"\"%ls\": bad record: %ls", mapping,
@@ -165,44 +195,185 @@ static int print_record(const wchar_t *mapping, const struct student *rec)
     }
     swprintf(text, 16, L"%ld\n", (long)rec->id);
     render(rec->name, nul - rec->name, text + wcslen(text));
-    wcscat(text, L"\n");
-    if (!put(stdout, text)) {
+    wcscat_s(text, sizeof text / sizeof *text, L"\n");
+    if (!put(GetStdHandle(STD_OUTPUT_HANDLE), text)) {
         fail(L"writing", L"stdout", GetLastError(), NULL);
         return EXIT_FAIL;
     }
     return EXIT_OK;
 }
 
+static void stuck(const wchar_t *mapping)
+{
+    warn(L"\"%ls\": the record stays half-written: its writer died mid-write, "
+         L"or is not memwrite", mapping);
+}
+
+/* The objects a follower needs beside memwrite's section. */
+struct follower {
+    HANDLE alive, wake, sleep_map;
+    LONG *sleepers;
+};
+
+static BOOL open_follower(const wchar_t *mapping, struct follower *f)
+{
+    wchar_t name[MAX_PATH];
+
+    object_name(name, mapping, ALIVE);
+    if (!(f->alive = OpenMutexW(SYNCHRONIZE, FALSE, name)))
+        goto fail;
+    object_name(name, mapping, WAKE);
+    if (!(f->wake = OpenSemaphoreW(SYNCHRONIZE, FALSE, name)))
+        goto fail;
+    object_name(name, mapping, SLEEP);
+    if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE, FALSE, name)))
+        goto fail;
+    if (!(f->sleepers = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof(LONG))))
+        goto fail;
+    return TRUE;
+fail:
+    fail(L"following", name, GetLastError(), NULL);
+    return FALSE;
+}
+
+static void close_follower(struct follower *f)
+{
+    if (f->sleepers)
+        UnmapViewOfFile(f->sleepers);
+    if (f->sleep_map)
+        CloseHandle(f->sleep_map);
+    if (f->wake)
+        CloseHandle(f->wake);
+    if (f->alive)
+        CloseHandle(f->alive);
+}
+
+/* memread -f: print each newer version until memwrite stops, sleeping in
+   between. To sleep, a follower adds itself to *sleepers, looks at seq one
+   last time, and waits for a token on the wake semaphore; memwrite, after
+   each publish, takes the whole count and releases that many tokens. A
+   publish either comes after the follower asked, and wakes it, or before
+   its last look, which sees it: no wake-up is lost. A follower asks again
+   only after it has taken a token, so tokens never outnumber followers. */
+static int follow(const wchar_t *mapping, const struct shared *s)
+{
+    const volatile LONG *seq_now = &s->seq, *stopped_now = &s->stopped;
+    struct follower f = {0};
+    struct student rec;
+    LONG seq, printed = 1;      /* odd: no whole version has this seq */
+    BOOL asked = FALSE, stopped;
+    HANDLE h[2];
+    int rc = EXIT_FAIL;
+    DWORD r;
+
+    if (!open_follower(mapping, &f)) {
+        close_follower(&f);
+        return EXIT_FAIL;
+    }
+    h[0] = f.wake;
+    h[1] = f.alive;
+    for (;;) {
+        stopped = *stopped_now;
+        /* Read the stop flag before the record: memwrite sets it after its
+           last record, so a stop seen here means that record is the last. */
+        MemoryBarrier();
+        if (!snapshot(s, &rec, &seq)) {
+            stuck(mapping);
+            break;
+        }
+        if (seq != printed) {
+            if (print_record(mapping, &rec) != EXIT_OK)
+                break;
+            printed = seq;
+        }
+        if (stopped) {
+            rc = EXIT_OK;
+            break;
+        }
+        if (!asked)
+            InterlockedIncrement(f.sleepers);   /* full barrier: ask, then look */
+        asked = TRUE;
+        if (*seq_now != printed || *stopped_now)
+            continue;
+        r = WaitForMultipleObjects(2, h, FALSE, INFINITE);
+        if (r == WAIT_OBJECT_0) {
+            asked = FALSE;      /* took a token */
+        } else if (r == WAIT_OBJECT_0 + 1 || r == WAIT_ABANDONED_0 + 1) {
+            ReleaseMutex(f.alive);      /* memwrite is gone: pass it on */
+            if (!*stopped_now) {
+                warn(L"\"%ls\": memwrite ended without stopping: killed or crashed", mapping);
+                break;
+            }
+        } else {
+            fail(L"WaitForMultipleObjects", mapping, GetLastError(), NULL);
+            break;
+        }
+    }
+    close_follower(&f);
+    return rc;
+}
+
+/* Read MAPPING's record, once or, following, until memwrite stops. */
+static int read_record(const wchar_t *mapping, ULONGLONG deadline, BOOL following)
+{
+    const struct shared *view;
+    struct student rec;
+    BOOL ours;
+    HANDLE map;
+    LONG seq;
+    int rc = EXIT_FAIL;
+
+    if (!(map = open_section(mapping, deadline, &ours)))
+        return EXIT_FAIL;
+    /* Another program's section may hold the record alone: map only that. */
+    if (!(view = MapViewOfFile(map, FILE_MAP_READ, 0, 0, ours ? sizeof *view : sizeof rec)))
+        fail(L"MapViewOfFile", mapping, GetLastError(), NULL);
+    else if (following && !ours)
+        warn(L"\"%ls\": not memwrite's section: there is nothing to follow", mapping);
+    else if (following)
+        rc = follow(mapping, view);
+    else if (!ours)
+        rc = print_record(mapping, memcpy(&rec, view, sizeof rec));
+    else if (!snapshot(view, &rec, &seq))
+        stuck(mapping);
+    else
+        rc = print_record(mapping, &rec);
+    if (view)
+        UnmapViewOfFile(view);
+    CloseHandle(map);
+    return rc;
+}
+
 int wmain(int argc, wchar_t **argv)
 {
     const wchar_t *mapping = DEFAULT_MAPPING, *why;
-    struct student rec;
+    BOOL following = FALSE;
     DWORD wait_ms = 0;
     int i;
 
     progname = L"memread";
-    usage = L"usage: memread [-m MAPPING] [-w SECONDS]";
+    usage = L"usage: memread [-f] [-m MAPPING] [-w SECONDS]";
     for (i = 1; i < argc; i++) {
         if (!wcscmp(argv[i], L"-h") || !wcscmp(argv[i], L"--help")) {
-            return put(stdout, help) ? EXIT_OK : EXIT_FAIL;
+            return put(GetStdHandle(STD_OUTPUT_HANDLE), help) ? EXIT_OK : EXIT_FAIL;
+        } else if (!wcscmp(argv[i], L"-f")) {
+            following = TRUE;
         } else if (!wcscmp(argv[i], L"-m")) {
             if (++i == argc)
-                return usage_error(L"-m needs a MAPPING");
+                return usage_error(L"-m needs a MAPPING", NULL, NULL);
             mapping = argv[i];
         } else if (!wcscmp(argv[i], L"-w")) {
             if (++i == argc)
-                return usage_error(L"-w needs SECONDS");
+                return usage_error(L"-w needs SECONDS", NULL, NULL);
             if (!parse_seconds(argv[i], &wait_ms))
-                return usage_error(L"bad SECONDS \"%ls\": not a number from 0 to %d "
-                                   L"with at most 3 decimals", argv[i], WAIT_MAX);
+                return usage_error(L"bad SECONDS \"%ls\": not a number from 0 to 86400 "
+                                   L"with at most 3 decimals", argv[i], NULL);
         } else {
             return usage_error(argv[i][0] == L'-' ? L"unknown option %ls"
-                               : L"too many arguments: \"%ls\"", argv[i]);
+                               : L"too many arguments: \"%ls\"", argv[i], NULL);
         }
     }
     if ((why = bad_mapping(mapping)))
         return usage_error(L"bad MAPPING \"%ls\": %ls", mapping, why);
-    if (!copy_record(mapping, GetTickCount64() + wait_ms, &rec))
-        return EXIT_FAIL;
-    return print_record(mapping, &rec);
+    return read_record(mapping, GetTickCount64() + wait_ms, following);
 }

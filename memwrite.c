@@ -1,18 +1,33 @@
-/* memwrite: share a student record in named memory until told to stop */
+/* memwrite: share a student record in named memory, and update it from stdin */
 #include "student.h"
+
+#define LINE_MAX 256            /* longer than any good line: "ID NAME" */
 
 static const wchar_t help[] =
     L"usage: memwrite [-m MAPPING] [--] [ID [NAME]]\n"
-    L"Share a student record in the named memory MAPPING until Enter, end of\n"
-    L"input, Ctrl+C, Ctrl+Break or the console closing.\n"
+    L"Share a student record in the named memory MAPPING, then publish a new\n"
+    L"record for each line \"ID NAME\" on stdin, such as \"42 Alice Smith\".\n"
+    L"An empty line, end of input or Ctrl+C stops it.\n"
     L"  -m MAPPING  the section's name (default TestMemShare); Global\\ or Local\\ may lead\n"
     L"  ID          a whole number from -2147483648 to 2147483647 (default 99041232)\n"
     L"  NAME        1 to 19 bytes of UTF-8, no control characters (default SecBug)\n"
     L"  --          ends the options, so that an ID may start with -\n"
-    L"Exit status: 0 shared and stopped; 1 the mapping exists already or Windows\n"
-    L"refused; 2 usage error.\n";
+    L"On stdin: ID, spaces or tabs, then NAME, the rest of the line, by the same\n"
+    L"rules; UTF-8 (or typed at a console). A bad line is reported and skipped.\n"
+    L"Exit status: 0 shared and stopped; 1 the mapping exists already, Windows\n"
+    L"refused, or a line was refused; 2 usage error.\n";
 
-static HANDLE stop;     /* set when it is time to unshare and exit */
+/* What memwrite holds while it shares, released in reverse order. */
+struct writer {
+    HANDLE ready, alive, wake, sleep_map, map;
+    LONG *sleepers;
+    struct shared *view;
+    CRITICAL_SECTION lock;      /* one publish at a time, and none after the stop */
+    HANDLE stop;                /* set by end of input, an empty line or Ctrl+C */
+    unsigned long bad_lines;
+};
+
+static struct writer w;
 
 static BOOL parse_id(const wchar_t *s, int32_t *id)
 {
@@ -43,7 +58,7 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     if (!*name)
         return L"it is empty";
     for (const wchar_t *p = name; *p; p++)
-        if (*p < 0x20 || (*p >= 0x7f && *p <= 0x9f))
+        if (is_control(*p))
             return L"it has a control character";
     n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, name, -1, NULL, 0, NULL, NULL);
     if (n == 0)
@@ -55,93 +70,259 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     return NULL;
 }
 
+/* The seqlock's write side. InterlockedIncrement is a full barrier on every
+   Windows architecture, which is what each step needs. */
+static void publish(const struct student *rec)
+{
+    LONG n;
+
+    EnterCriticalSection(&w.lock);
+    /* Odd: no byte of rec may change before a reader can see that it is odd. */
+    InterlockedIncrement(&w.view->seq);
+    memcpy(&w.view->rec, rec, sizeof *rec);
+    /* Even: every byte of rec is written before a reader can see it even. */
+    InterlockedIncrement(&w.view->seq);
+    /* Only after the new seq is visible, take the count of followers who asked
+       to be woken: one who asked later saw the new seq before sleeping. */
+    if ((n = InterlockedExchange(w.sleepers, 0)) > 0)
+        ReleaseSemaphore(w.wake, n, NULL);
+    LeaveCriticalSection(&w.lock);
+}
+
+/* One line "ID NAME" from stdin, without its line end. FALSE to stop. */
+static BOOL update(char *line, size_t len, BOOL overlong, unsigned long number)
+{
+    wchar_t text[LINE_MAX + 1], *name;
+    struct student rec = {0};
+    const wchar_t *why = NULL;
+    int n;
+
+    if (!len && !overlong)
+        return FALSE;           /* an empty line */
+    if (overlong)
+        why = L"it is longer than any record could be";
+    else if (!(n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, line, (int)len,
+                                       text, LINE_MAX)))
+        why = L"it is not UTF-8";
+    if (!why) {
+        text[n] = 0;
+        name = text + wcscspn(text, L" \t");
+        if (*name)
+            *name++ = 0;
+        name += wcsspn(name, L" \t");
+        if (!*name)
+            why = L"no NAME after the ID";
+        else if (!parse_id(text, &rec.id))
+            why = L"bad ID: not a whole number from -2147483648 to 2147483647";
+        else if ((why = set_name(rec.name, name)))
+            ;
+        else
+            publish(&rec);
+    }
+    if (why) {
+        warn(L"line %lu: %ls", number, why);
+        w.bad_lines++;
+    }
+    return TRUE;
+}
+
+/* Split what stdin gives into lines, in blocks of any size. */
+struct lines {
+    char line[LINE_MAX];
+    size_t len;
+    BOOL overlong;
+    unsigned long number;
+};
+
+static BOOL end_line(struct lines *l)
+{
+    size_t len = l->len;
+    char *s = l->line;
+
+    l->number++;
+    if (len && s[len - 1] == '\r')
+        len--;
+    if (l->number == 1 && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
+        s += 3, len -= 3;       /* a byte order mark */
+    l->len = 0;
+    if (!update(s, len, l->overlong, l->number))
+        return FALSE;
+    l->overlong = FALSE;
+    return TRUE;
+}
+
+static BOOL feed(struct lines *l, const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            if (!end_line(l))
+                return FALSE;
+        } else if (l->len < LINE_MAX) {
+            l->line[l->len++] = buf[i];
+        } else {
+            l->overlong = TRUE;
+        }
+    }
+    return TRUE;
+}
+
+/* Read updates until an empty line or end of input: at a console as UTF-16
+   with ReadConsoleW, so that any script typed arrives whole; else UTF-8. */
+static DWORD WINAPI read_updates(void *unused)
+{
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    static struct lines l;
+    static char buf[65536];
+    static wchar_t typed[4096];
+    DWORD mode, n;
+    BOOL console = GetConsoleMode(in, &mode), more = TRUE;
+
+    (void)unused;
+    while (more) {
+        if (console) {
+            if (!ReadConsoleW(in, typed, 4096, &n, NULL) || !n)
+                break;
+            n = WideCharToMultiByte(CP_UTF8, 0, typed, n, buf, sizeof buf, NULL, NULL);
+        } else if (!ReadFile(in, buf, sizeof buf, &n, NULL) || !n) {
+            break;
+        }
+        more = feed(&l, buf, n);
+    }
+    if (more && (l.len || l.overlong))
+        end_line(&l);           /* a last line with no line end */
+    SetEvent(w.stop);
+    return 0;
+}
+
 static BOOL WINAPI on_ctrl(DWORD type)
 {
-    SetEvent(stop);
+    if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT)
+        warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
+    SetEvent(w.stop);
     if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
         Sleep(INFINITE);        /* the console is closing: let main clean up */
     return TRUE;
 }
 
-/* Raw ReadFile, not stdio: exit must not wait on a stream lock held here. */
-static DWORD WINAPI watch_stdin(void *unused)
+/* Make one named object, refusing one that exists: it is another writer's. */
+static HANDLE made(HANDLE h, const wchar_t *call, const wchar_t *name)
 {
-    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
-    DWORD n;
-    char c;
+    DWORD err = GetLastError();
 
-    (void)unused;
-    while (ReadFile(in, &c, 1, &n, NULL) && n == 1 && c != '\n')
-        ;
-    SetEvent(stop);
-    return 0;
+    if (h && err != ERROR_ALREADY_EXISTS)
+        return h;
+    fail(call, name, err, h ? L"another program shares this mapping: "
+                              L"stop it or use another -m" : NULL);
+    if (h)
+        CloseHandle(h);
+    return NULL;
 }
 
-/* Block, using no CPU, until Enter, end of input or a console event. */
-static int wait_for_stop(void)
+/* Make the section and the objects beside it. Each exists before the
+   section, so that a reader that finds the section finds them too. */
+static BOOL make_objects(const wchar_t *mapping)
 {
-    HANDLE thread;
+    wchar_t name[MAX_PATH];
+    DWORD err;
 
-    stop = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (!stop || !SetConsoleCtrlHandler(on_ctrl, TRUE)
-        || !(thread = CreateThread(NULL, 0, watch_stdin, NULL, 0, NULL))) {
-        fail(L"waiting for", L"stdin", GetLastError(), NULL);
-        return EXIT_FAIL;
+    object_name(name, mapping, READY);
+    /* Manual reset, not set: a waiting reader may have made it already, but
+       one that is set was left by another writer. */
+    w.ready = CreateEventW(NULL, TRUE, FALSE, name);
+    err = GetLastError();
+    if (w.ready && err == ERROR_ALREADY_EXISTS && WaitForSingleObject(w.ready, 0) == WAIT_TIMEOUT)
+        err = 0;
+    SetLastError(err);
+    if (!(w.ready = made(w.ready, L"CreateEvent", name)))
+        return FALSE;
+    object_name(name, mapping, ALIVE);
+    if (!(w.alive = made(CreateMutexW(NULL, TRUE, name), L"CreateMutex", name)))
+        return FALSE;
+    object_name(name, mapping, WAKE);
+    if (!(w.wake = made(CreateSemaphoreW(NULL, 0, MAXLONG, name), L"CreateSemaphore", name)))
+        return FALSE;
+    object_name(name, mapping, SLEEP);
+    if (!(w.sleep_map = made(CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+                                                0, sizeof(LONG), name),
+                             L"CreateFileMapping", name)))
+        return FALSE;
+    if (!(w.sleepers = MapViewOfFile(w.sleep_map, FILE_MAP_WRITE, 0, 0, sizeof(LONG)))) {
+        fail(L"MapViewOfFile", name, GetLastError(), NULL);
+        return FALSE;
     }
-    CloseHandle(thread);
-    WaitForSingleObject(stop, INFINITE);
-    return EXIT_OK;
+    w.map = CreateFileMappingW(INVALID_HANDLE_VALUE, /* backed by the paging file */
+                               NULL, PAGE_READWRITE, 0, sizeof *w.view, mapping);
+    err = GetLastError();
+    if (!w.map && err == ERROR_ACCESS_DENIED && !wcsncmp(mapping, L"Global\\", 7)) {
+        fail(L"CreateFileMapping", mapping, err,
+             L"Global\\ needs SeCreateGlobalPrivilege: run as administrator");
+        return FALSE;
+    }
+    SetLastError(err);
+    if (!(w.map = made(w.map, L"CreateFileMapping", mapping)))
+        return FALSE;
+    if (!(w.view = MapViewOfFile(w.map, FILE_MAP_WRITE, 0, 0, sizeof *w.view))) {
+        fail(L"MapViewOfFile", mapping, GetLastError(), NULL);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* A clean stop: no publish after this; the followers wake, see it, print
+   the last record if they have not yet, and exit. */
+static void stop_sharing(void)
+{
+    EnterCriticalSection(&w.lock);      /* kept: the stdin thread publishes no more */
+    InterlockedExchange(&w.view->stopped, 1);   /* full barrier: after the last record */
+    ReleaseMutex(w.alive);              /* wakes every follower, not abandoned */
+}
+
+static void release(void)
+{
+    if (w.view)
+        UnmapViewOfFile(w.view);
+    if (w.map)
+        CloseHandle(w.map);
+    if (w.sleepers)
+        UnmapViewOfFile(w.sleepers);
+    if (w.sleep_map)
+        CloseHandle(w.sleep_map);
+    if (w.wake)
+        CloseHandle(w.wake);
+    if (w.alive)
+        CloseHandle(w.alive);
+    if (w.ready)
+        CloseHandle(w.ready);
 }
 
 static int share(const wchar_t *mapping, const struct student *rec, const wchar_t *name)
 {
-    wchar_t ready_event[MAX_PATH];
-    HANDLE ready = NULL, map = NULL;
-    struct student *view = NULL;
+    HANDLE thread = NULL;
     int rc = EXIT_FAIL;
-    DWORD err;
 
-    ready_name(ready_event, mapping);
-    ready = CreateEventW(NULL, TRUE, FALSE, ready_event); /* manual reset, not set */
-    err = GetLastError();
-    if (!ready || err == ERROR_ALREADY_EXISTS) {
-        fail(L"CreateEvent", ready_event, err,
-             ready ? L"another memwrite shares this mapping: stop it or use another -m" : NULL);
-        goto out;
+    /* The stop event, the Ctrl+C handler and the stdin thread come first:
+       from the moment the record is shared, any of them may end it. */
+    InitializeCriticalSection(&w.lock);
+    if (!(w.stop = CreateEventW(NULL, TRUE, FALSE, NULL)) /* manual reset, not set */
+        || !SetConsoleCtrlHandler(on_ctrl, TRUE)
+        || !(thread = CreateThread(NULL, 0, read_updates, NULL, CREATE_SUSPENDED, NULL))) {
+        fail(L"waiting for", L"stdin", GetLastError(), NULL);
+        return EXIT_FAIL;
     }
-    map = CreateFileMappingW(INVALID_HANDLE_VALUE, /* backed by the paging file */
-                             NULL, PAGE_READWRITE, 0, sizeof *rec, mapping);
-    err = GetLastError();
-    if (!map || err == ERROR_ALREADY_EXISTS) {
-        const wchar_t *hint = NULL;
-
-        if (map)
-            hint = L"another program shares this mapping: stop it or use another -m";
-        else if (err == ERROR_ACCESS_DENIED && !_wcsnicmp(mapping, L"Global\\", 7))
-            hint = L"Global\\ needs SeCreateGlobalPrivilege: run as administrator";
-        fail(L"CreateFileMapping", mapping, err, hint);
-        goto out;
+    if (make_objects(mapping)) {
+        publish(rec);
+        if (!SetEvent(w.ready)) {
+            fail(L"SetEvent", mapping, GetLastError(), NULL);
+        } else {
+            warn(L"sharing %ld \"%ls\" as \"%ls\"; lines \"ID NAME\" on stdin update it; "
+                 L"an empty line, end of input or Ctrl+C stops", (long)rec->id, name, mapping);
+            ResumeThread(thread);
+            WaitForSingleObject(w.stop, INFINITE);
+            rc = w.bad_lines ? EXIT_FAIL : EXIT_OK;
+        }
+        stop_sharing();
     }
-    view = MapViewOfFile(map, FILE_MAP_WRITE, 0, 0, sizeof *rec);
-    if (!view) {
-        fail(L"MapViewOfFile", mapping, GetLastError(), NULL);
-        goto out;
-    }
-    *view = *rec;
-    warn(L"sharing %ld \"%ls\" as \"%ls\"; Enter, end of input or Ctrl+C stops",
-         (long)rec->id, name, mapping);
-    if (!SetEvent(ready)) {
-        fail(L"SetEvent", ready_event, GetLastError(), NULL);
-        goto out;
-    }
-    rc = wait_for_stop();
-out:
-    if (view)
-        UnmapViewOfFile(view);
-    if (map)
-        CloseHandle(map);
-    if (ready)
-        CloseHandle(ready);
+    release();
     return rc;
 }
 
@@ -158,13 +339,13 @@ int wmain(int argc, wchar_t **argv)
             i++;
             break;
         } else if (!wcscmp(argv[i], L"-h") || !wcscmp(argv[i], L"--help")) {
-            return put(stdout, help) ? EXIT_OK : EXIT_FAIL;
+            return put(GetStdHandle(STD_OUTPUT_HANDLE), help) ? EXIT_OK : EXIT_FAIL;
         } else if (!wcscmp(argv[i], L"-m")) {
             if (++i == argc)
-                return usage_error(L"-m needs a MAPPING");
+                return usage_error(L"-m needs a MAPPING", NULL, NULL);
             mapping = argv[i];
         } else {
-            return usage_error(L"unknown option %ls", argv[i]);
+            return usage_error(L"unknown option %ls", argv[i], NULL);
         }
     }
     if (i < argc)
@@ -172,12 +353,12 @@ int wmain(int argc, wchar_t **argv)
     if (i < argc)
         name = argv[i++];
     if (i < argc)
-        return usage_error(L"too many arguments: \"%ls\"", argv[i]);
+        return usage_error(L"too many arguments: \"%ls\"", argv[i], NULL);
     if ((why = bad_mapping(mapping)))
         return usage_error(L"bad MAPPING \"%ls\": %ls", mapping, why);
     if (id && !parse_id(id, &rec.id))
-        return usage_error(L"bad ID \"%ls\": not a whole number from -2147483648 to 2147483647",
-                           id);
+        return usage_error(L"bad ID \"%ls\": not a whole number from -2147483648 "
+                           L"to 2147483647", id, NULL);
     if ((why = set_name(rec.name, name)))
         return usage_error(L"bad NAME \"%ls\": %ls", name, why);
     return share(mapping, &rec, name);

@@ -1,14 +1,14 @@
 /* student.h: the record memwrite shares and memread reads, and what the two
-   programs must do alike: defaults, names, the ready signal, messages. */
+   programs must do alike: the section's layout, the names of the objects
+   beside it, the rules for names, and messages. */
 #ifndef STUDENT_H
 #define STUDENT_H
 
 #include <windows.h>
-#include <io.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <wchar.h>
 
 /* The article's class student { long ID; char name[20]; } byte for byte.
@@ -22,29 +22,54 @@ _Static_assert(sizeof(struct student) == 24, "a student is 24 bytes");
 _Static_assert(offsetof(struct student, id) == 0, "the ID is at offset 0");
 _Static_assert(offsetof(struct student, name) == 4, "the name is at offset 4");
 
+/* memwrite's section: the record where the article has it, then a seqlock.
+   memwrite makes seq odd, changes rec, and makes seq even again; a reader
+   keeps a copy of rec only if seq was even and the same before and after.
+   Only memwrite writes here; readers map it read-only. */
+struct shared {
+    struct student rec;
+    LONG seq;                   /* even: rec is whole; odd: it is changing */
+    LONG stopped;               /* 1 once memwrite has stopped cleanly */
+};
+_Static_assert(sizeof(struct shared) == 32, "the section is 32 bytes");
+_Static_assert(offsetof(struct shared, seq) == 24, "seq follows the record");
+
+/* Named objects beside the section MAPPING, all made by memwrite:
+   MAPPING.ready  event, set once the first record is whole (a reader may
+                  make it first, to wait on);
+   MAPPING.alive  mutex memwrite holds while it runs: abandoned if it dies;
+   MAPPING.wake   semaphore sleeping followers wait on;
+   MAPPING.sleep  section of one LONG, the followers asking to be woken:
+                  theirs to write, so the record's section stays read-only. */
+#define READY L".ready"
+#define ALIVE L".alive"
+#define WAKE  L".wake"
+#define SLEEP L".sleep"
+#define MAPPING_MAX  (MAX_PATH - sizeof READY / sizeof(wchar_t))  /* 253 */
+
 #define DEFAULT_MAPPING L"TestMemShare"
 #define DEFAULT_ID      99041232
 #define DEFAULT_NAME    "SecBug"
-
-/* memwrite creates a manual-reset event named MAPPING.ready before the
-   section and sets it once the record is complete. A section with no such
-   event comes from another writer (the article's) and is read as it is. */
-#define READY_SUFFIX L".ready"
-#define MAPPING_MAX  (MAX_PATH - sizeof READY_SUFFIX / sizeof(wchar_t))
 
 enum { EXIT_OK, EXIT_FAIL, EXIT_USAGE };
 
 static const wchar_t *progname;     /* set by main: L"memread" */
 static const wchar_t *usage;        /* set by main: its synopsis */
 
-/* Why a mapping name breaks Windows' rules, or NULL if it is good. */
+static BOOL is_control(wchar_t c)
+{
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+/* Why a mapping name breaks Windows' rules, or NULL if it is good. The
+   Global\ and Local\ keywords are case-sensitive. */
 static const wchar_t *bad_mapping(const wchar_t *name)
 {
     const wchar_t *p = name;
 
-    if (!_wcsnicmp(p, L"Global\\", 7))
+    if (!wcsncmp(p, L"Global\\", 7))
         p += 7;
-    else if (!_wcsnicmp(p, L"Local\\", 6))
+    else if (!wcsncmp(p, L"Local\\", 6))
         p += 6;
     if (!*p)
         return L"it is empty";
@@ -52,61 +77,89 @@ static const wchar_t *bad_mapping(const wchar_t *name)
         return L"it is longer than 253 characters";
     for (; *p; p++) {
         if (*p == L'\\')
-            return L"a backslash may only end a Global\\ or Local\\ prefix";
-        if (*p < 0x20 || (*p >= 0x7f && *p <= 0x9f))
+            return L"a backslash may only end a Global\\ or Local\\ prefix, "
+                   L"spelled so";
+        if (is_control(*p))
             return L"it has a control character";
     }
     return NULL;
 }
 
-static void ready_name(wchar_t out[MAX_PATH], const wchar_t *mapping)
+static void object_name(wchar_t out[MAX_PATH], const wchar_t *mapping,
+                        const wchar_t *suffix)
 {
-    swprintf(out, MAX_PATH, L"%ls%ls", mapping, READY_SUFFIX);
+    _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%ls%ls", mapping, suffix);
 }
 
-/* Write s to f: to a console as UTF-16, so that every script shows, and
-   anywhere else as UTF-8. FALSE if the write failed. */
-static BOOL put(FILE *f, const wchar_t *s)
+/* Write s to h: to a console as UTF-16, so that every script shows, and
+   anywhere else as UTF-8 with CRLF line ends. FALSE unless all of it was
+   written. WriteFile, not stdio: a handle-less stream cannot crash it, and
+   it takes no lock that exit would wait on. */
+static BOOL put(HANDLE h, const wchar_t *s)
 {
-    HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
-    DWORD mode, n;
-    char buf[4096];
+    size_t len = wcslen(s), lf = 0;
+    DWORD mode, done;
+    wchar_t *crlf;
+    char *utf8;
+    int n = 0;
+    BOOL ok;
 
     if (GetConsoleMode(h, &mode))
-        return WriteConsoleW(h, s, (DWORD)wcslen(s), &n, NULL);
-    if (!WideCharToMultiByte(CP_UTF8, 0, s, -1, buf, sizeof buf, NULL, NULL))
+        return WriteConsoleW(h, s, (DWORD)len, &done, NULL) && done == len;
+    for (size_t i = 0; i < len; i++)
+        lf += s[i] == L'\n';
+    if (!(crlf = malloc((len + lf + 1) * sizeof *crlf)))
         return FALSE;
-    return fputs(buf, f) >= 0 && fflush(f) == 0;
+    for (size_t i = 0, j = 0; i <= len; i++) {
+        if (s[i] == L'\n')
+            crlf[j++] = L'\r';
+        crlf[j++] = s[i];
+    }
+    n = WideCharToMultiByte(CP_UTF8, 0, crlf, -1, NULL, 0, NULL, NULL);
+    utf8 = n ? malloc(n) : NULL;
+    ok = utf8 && WideCharToMultiByte(CP_UTF8, 0, crlf, -1, utf8, n, NULL, NULL)
+         && WriteFile(h, utf8, n - 1, &done, NULL) && done == (DWORD)n - 1;
+    free(utf8);
+    free(crlf);
+    return ok;
 }
 
 /* Every message is one line on stderr: "prog: what went wrong". Control
-   characters, which could reach here from a name, show as '?'. */
+   characters, which could reach here from a name, show as '?'. A message
+   too long for the line is cut, and ends with "..." to say so. */
 static void warn(const wchar_t *fmt, ...)
 {
-    wchar_t line[2048];
-    int n = swprintf(line, 16, L"%ls: ", progname);
+    wchar_t line[1024];
+    int n = _snwprintf_s(line, 1024, _TRUNCATE, L"%ls: ", progname);
     va_list ap;
 
     va_start(ap, fmt);
-    vswprintf(line + n, 2048 - n - 2, fmt, ap);
+    if (n < 0 || _vsnwprintf_s(line + n, 1024 - n - 1, _TRUNCATE, fmt, ap) < 0)
+        wcscpy_s(line + 1024 - 5, 5, L"...");
     va_end(ap);
-    line[2048 - 3] = 0;
     for (wchar_t *p = line; *p; p++)
-        if (*p < 0x20 || (*p >= 0x7f && *p <= 0x9f))
+        if (is_control(*p))
             *p = L'?';
-    wcscat(line, L"\n");
-    put(stderr, line);
+    wcscat_s(line, 1024, L"\n");
+    put(GetStdHandle(STD_ERROR_HANDLE), line);
+}
+
+/* At most the first 40 characters of s, for messages: a long argument must
+   not crowd out the reason it is wrong. */
+static const wchar_t *clip(const wchar_t *s, wchar_t out[48])
+{
+    if (wcslen(s) <= 40)
+        return s;
+    _snwprintf_s(out, 48, _TRUNCATE, L"%.37ls...", s);
+    return out;
 }
 
 /* A usage error: what is wrong, then the synopsis, on one line. */
-static int usage_error(const wchar_t *fmt, ...)
+static int usage_error(const wchar_t *fmt, const wchar_t *arg, const wchar_t *why)
 {
-    wchar_t what[1024];
-    va_list ap;
+    wchar_t what[256], cut[48];
 
-    va_start(ap, fmt);
-    vswprintf(what, 1024, fmt, ap);
-    va_end(ap);
+    _snwprintf_s(what, 256, _TRUNCATE, fmt, arg ? clip(arg, cut) : L"", why ? why : L"");
     warn(L"%ls; %ls", what, usage);
     return EXIT_USAGE;
 }
@@ -121,10 +174,12 @@ static void fail(const wchar_t *call, const wchar_t *name, DWORD err,
 
     if (!FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
                         NULL, err, 0, msg, 512, NULL))
-        wcscpy(msg, L"Unknown error.");
+        wcscpy_s(msg, 512, L"Unknown error.");
     for (len = wcslen(msg); len && (msg[len - 1] == L'\r' || msg[len - 1] == L'\n'
                                     || msg[len - 1] == L' '); len--)
         msg[len - 1] = 0;
+    if (!hint && err == ERROR_INVALID_HANDLE)
+        hint = L"the name is taken by an object of another kind: use another -m";
     warn(L"%ls \"%ls\": %ls (error %lu)%ls%ls", call, name, msg, err,
          hint ? L"; " : L"", hint ? hint : L"");
 }

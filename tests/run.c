@@ -5,8 +5,10 @@
    definition there cannot hide. */
 #include <windows.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include "cputime.h"
@@ -15,8 +17,9 @@
 
 struct buf {
     HANDLE pipe, thread;
-    char data[8192];
+    char *data;                 /* all of it, NUL-terminated, once collected */
     DWORD len;
+    volatile LONG lines;        /* how many lines have come so far */
 };
 
 struct proc {
@@ -48,12 +51,20 @@ static int bad(const char *fmt, ...)
 static DWORD WINAPI drain(void *arg)
 {
     struct buf *b = arg;
-    DWORD n;
+    DWORD n, cap = 4096;
+    char *data = malloc(cap);
 
-    while (b->len < sizeof b->data - 1
-           && ReadFile(b->pipe, b->data + b->len, sizeof b->data - 1 - b->len, &n, NULL) && n)
+    while (data && ReadFile(b->pipe, data + b->len, cap - 1 - b->len, &n, NULL) && n) {
+        for (DWORD i = b->len; i < b->len + n; i++)
+            if (data[i] == '\n')
+                InterlockedIncrement(&b->lines);
         b->len += n;
-    b->data[b->len] = 0;
+        if (b->len == cap - 1)
+            data = realloc(data, cap *= 2);
+    }
+    if (data)
+        data[b->len] = 0;
+    b->data = data ? data : "";
     return 0;
 }
 
@@ -68,6 +79,7 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     BOOL ok;
 
     memset(p, 0, sizeof *p);
+    p->out.data = p->err.data = "";
     vswprintf(cmd + n, 4096 - n, fmt, ap);
     if (!CreatePipe(&in, &p->in, &sa, 0) || !CreatePipe(&p->out.pipe, &out, &sa, 0)
         || !CreatePipe(&p->err.pipe, &err, &sa, 0))
@@ -443,6 +455,7 @@ static void stops(const wchar_t *m)
 {
     wchar_t ev[MAX_PATH], m2[300];
     struct proc w;
+    HANDLE e;
     DWORD n;
 
     start(&w, L"memwrite", L"-m %ls", m);
@@ -450,8 +463,10 @@ static void stops(const wchar_t *m)
         finish(&w, LIMIT);      /* end of input */
         CHECK(w.code == 0, "memwrite at end of input: exit %d", w.code);
         ready_name(ev, m);
-        CHECK(!exists(m) && !OpenEventW(SYNCHRONIZE, FALSE, ev),
-              "the section or its event outlived memwrite");
+        e = OpenEventW(SYNCHRONIZE, FALSE, ev);
+        CHECK(!exists(m) && !e, "the section or its event outlived memwrite");
+        if (e)
+            CloseHandle(e);
     }
     swprintf(m2, 300, L"%ls.enter", m);
     start(&w, L"memwrite", L"-m %ls", m2);
@@ -543,41 +558,78 @@ static void layout(const wchar_t *m)
     finish(&w, LIMIT);
 }
 
+/* The objects memwrite makes, made by the test to play a writer by hand:
+   the README's layout, ID at 0, name at 4, seq at 24, stopped at 28. */
+struct fake {
+    HANDLE ready, alive, wake, sleep, map;
+};
+
+static void fake_section(struct fake *f, const wchar_t *m, uint32_t id, const char *name,
+                         LONG seq)
+{
+    unsigned char bytes[32] = {0};
+    wchar_t n[MAX_PATH];
+
+    record(bytes, id, name, strlen(name));
+    memcpy(bytes + 24, &seq, 4);
+    swprintf(n, MAX_PATH, L"%ls.ready", m);
+    f->ready = CreateEventW(NULL, TRUE, FALSE, n);
+    swprintf(n, MAX_PATH, L"%ls.alive", m);
+    f->alive = CreateMutexW(NULL, TRUE, n);
+    swprintf(n, MAX_PATH, L"%ls.wake", m);
+    f->wake = CreateSemaphoreW(NULL, 0, 1000, n);
+    swprintf(n, MAX_PATH, L"%ls.sleep", m);
+    f->sleep = section(n, bytes + 28, 4);
+    f->map = section(m, bytes, 32);
+}
+
+static void fake_write(struct fake *f, uint32_t id, const char *name, LONG seq)
+{
+    unsigned char bytes[28];
+    void *v;
+
+    record(bytes, id, name, strlen(name));
+    memcpy(bytes + 24, &seq, 4);
+    if ((v = MapViewOfFile(f->map, FILE_MAP_WRITE, 0, 0, 28))) {
+        memcpy(v, bytes, 28);
+        UnmapViewOfFile(v);
+    }
+}
+
+static void unfake(struct fake *f)
+{
+    CloseHandle(f->map);
+    CloseHandle(f->sleep);
+    CloseHandle(f->wake);
+    ReleaseMutex(f->alive);
+    CloseHandle(f->alive);
+    CloseHandle(f->ready);
+}
+
 /* The test plays a writer by hand: memread must wait for the event. */
 static void waits_for_ready(const wchar_t *m)
 {
-    unsigned char bytes[24];
-    wchar_t ev[MAX_PATH];
-    HANDLE e, h;
-    void *v;
+    struct fake f;
     struct proc r;
     ULONGLONG t0 = GetTickCount64();
 
-    ready_name(ev, m);
-    e = CreateEventW(NULL, TRUE, FALSE, ev);
-    record(bytes, 0, "", 0);
-    h = section(m, bytes, 24);
+    fake_section(&f, m, 0, "", 0);
     start(&r, L"memread", L"-m %ls -w 5", m);
     Sleep(300);
-    record(bytes, 31, "late", 4);
-    if ((v = MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 24))) {
-        memcpy(v, bytes, 24);
-        UnmapViewOfFile(v);
-    }
-    SetEvent(e);
+    fake_write(&f, 31, "late", 2);
+    SetEvent(f.ready);
     finish(&r, LIMIT);
     CHECK(r.code == 0 && !strcmp(r.out.data, "31\r\nlate\r\n"),
           "memread did not wait for the ready event: exit %d, \"%s\" %s",
           r.code, r.out.data, r.err.data);
     CHECK(GetTickCount64() - t0 >= 300, "memread returned before the event was set");
-    ResetEvent(e);
+    ResetEvent(f.ready);
     t0 = GetTickCount64();
     run(&r, L"memread", L"-m %ls -w 0.3", m);
     CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data) && strstr(r.err.data, "not ready"),
           "an event never set: exit %d, \"%s\" %s", r.code, r.out.data, r.err.data);
     CHECK(GetTickCount64() - t0 >= 300, "memread gave up before -w 0.3 ran out");
-    CloseHandle(h);
-    CloseHandle(e);
+    unfake(&f);
 }
 
 struct observer {
@@ -706,7 +758,7 @@ static void help(const wchar_t *unused)
 {
     static const char *want[] = {
         "usage: memwrite [-m MAPPING] [--] [ID [NAME]]\r\n",
-        "usage: memread [-m MAPPING] [-w SECONDS]\r\n",
+        "usage: memread [-f] [-m MAPPING] [-w SECONDS]\r\n",
     };
     static const wchar_t *flags[] = {L"-h", L"--help"};
     struct proc p;
@@ -736,6 +788,374 @@ static void output_fails(const wchar_t *m)
         CHECK(r.code == 1, "memread --help into a closed pipe: exit %d", r.code);
     }
     finish(&w, LIMIT);
+}
+
+/* Write n bytes of text to its stdin. */
+static BOOL say_n(struct proc *p, const char *text, DWORD n)
+{
+    DWORD done;
+
+    return CHECK(WriteFile(p->in, text, n, &done, NULL) && done == n, "cannot write to stdin");
+}
+
+static BOOL say(struct proc *p, const char *text)
+{
+    return say_n(p, text, (DWORD)strlen(text));
+}
+
+/* Wait until b has at least lines lines; FALSE after ms. */
+static BOOL wait_lines(struct buf *b, LONG lines, DWORD ms)
+{
+    ULONGLONG end = GetTickCount64() + ms;
+
+    while (b->lines < lines)
+        if (GetTickCount64() > end)
+            return FALSE;
+        else
+            Sleep(1);
+    return TRUE;
+}
+
+/* Check a follower's output: pairs of lines "ID", "nID" (the stress
+   test's names), IDs strictly increasing, the last one last. */
+static void check_follower(const char *out, int who, long last)
+{
+    long prev = LONG_MIN, id = 0;
+    char name[32];
+    int got, n;
+
+    for (const char *p = out; *p && !*why; p += n) {
+        n = 0;
+        got = sscanf(p, "%ld\r\n%31[^\r\n]\r\n%n", &id, name, &n);
+        if (got != 2 || !n) {
+            bad("follower %d: cannot read its output near \"%.40s\"", who, p);
+            return;
+        }
+        CHECK(atol(name + 1) == id && name[0] == 'n',
+              "follower %d: torn record: ID %ld with name %s", who, id, name);
+        CHECK(id > prev, "follower %d: ID %ld after %ld", who, id, prev);
+        prev = id;
+    }
+    CHECK(prev == last, "follower %d ended on %ld, not %ld", who, prev, last);
+}
+
+struct oneshots {
+    const wchar_t *m;
+    volatile LONG stop;
+    int runs;
+};
+
+/* One-shot memreads, one after another, while the writer streams. */
+static DWORD WINAPI oneshots(void *arg)
+{
+    struct oneshots *o = arg;
+    struct proc r;
+    char name[32];
+    long id;
+
+    while (!o->stop && !*why) {
+        run(&r, L"memread", L"-m %ls", o->m);
+        o->runs++;
+        if (CHECK(r.code == 0 && sscanf(r.out.data, "%ld\r\n%31[^\r\n]", &id, name) == 2,
+                  "one-shot memread: exit %d, %s", r.code, r.err.data))
+            CHECK(name[0] == 'n' && atol(name + 1) == id,
+                  "one-shot memread: torn record: ID %ld with name %s", id, name);
+    }
+    return 0;
+}
+
+#define UPDATES 100000
+
+/* 100,000 updates through a pipe, three followers and one-shot readers:
+   no torn record, followers' IDs increasing, each ending on the last. */
+static void stress(const wchar_t *m)
+{
+    static struct proc f[3];
+    struct oneshots o = {m, 0, 0};
+    struct proc w;
+    HANDLE t;
+    char *lines = malloc(UPDATES * 16), *p = lines;
+
+    for (int i = 1; i <= UPDATES; i++)
+        p += sprintf(p, "%d n%d\n", i, i);
+    start(&w, L"memwrite", L"-m %ls 0 n0", m);
+    if (wait_writer(m, LIMIT)) {
+        for (int i = 0; i < 3; i++)
+            start(&f[i], L"memread", L"-f -m %ls", m);
+        for (int i = 0; i < 3; i++)
+            CHECK(wait_lines(&f[i].out, 2, LIMIT), "follower %d printed nothing", i);
+        t = CreateThread(NULL, 0, oneshots, &o, 0, NULL);
+        for (char *q = lines; q < p && !*why; q += 65536)
+            say_n(&w, q, (DWORD)min(65536, p - q));
+        o.stop = 1;
+        WaitForSingleObject(t, INFINITE);
+        CloseHandle(t);
+        close_stdin(&w);
+        CHECK(o.runs > 0, "no one-shot memread ran");
+        for (int i = 0; i < 3; i++) {
+            finish(&f[i], 60000);
+            CHECK(f[i].code == 0, "follower %d: exit %d: %s", i, f[i].code, f[i].err.data);
+            check_follower(f[i].out.data, i, UPDATES);
+        }
+    }
+    finish(&w, 60000);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+    free(lines);
+}
+
+struct slow {
+    struct fake f;
+    int versions;
+};
+
+/* Play memwrite, by the README's protocol, but slowly: seq odd, the
+   record's bytes one at a time with a pause after each, seq even, then wake
+   the followers who asked. A reader that ignored seq would print a mix. */
+static DWORD WINAPI slow_writer(void *arg)
+{
+    struct slow *sw = arg;
+    unsigned char bytes[24];
+    char name[20];
+    volatile unsigned char *v = MapViewOfFile(sw->f.map, FILE_MAP_WRITE, 0, 0, 32);
+    LONG *seq = (LONG *)(v + 24), *stopped = (LONG *)(v + 28), n;
+    LONG *sleepers = MapViewOfFile(sw->f.sleep, FILE_MAP_WRITE, 0, 0, 4);
+
+    if (!v || !sleepers)
+        return bad("cannot map the slow writer's section");
+    for (int i = 1; i <= sw->versions; i++) {
+        sprintf(name, "n%d", i);
+        record(bytes, (uint32_t)i, name, strlen(name));
+        InterlockedIncrement(seq);
+        for (int b = 23; b >= 0; b--) {
+            v[b] = bytes[b];
+            for (int k = 0; k < 50; k++)
+                YieldProcessor();
+        }
+        InterlockedIncrement(seq);
+        for (int k = 0; k < 1000; k++)
+            YieldProcessor();   /* even as long as odd: readers get their turn */
+        if ((n = InterlockedExchange(sleepers, 0)) > 0)
+            ReleaseSemaphore(sw->f.wake, n, NULL);
+        if (i == 1)
+            SetEvent(sw->f.ready);
+    }
+    InterlockedExchange(stopped, 1);
+    UnmapViewOfFile(sleepers);
+    UnmapViewOfFile((void *)v);
+    return 0;
+}
+
+/* The readers' half of the seqlock against the slow writer: followers and
+   one-shot readers never print a torn record. */
+static void slow_writes(const wchar_t *m)
+{
+    static struct proc f[3];
+    struct oneshots o = {m, 0, 0};
+    struct slow sw = {.versions = 20000};
+    HANDLE t, ts;
+
+    fake_section(&sw.f, m, 0, "", 0);
+    ts = CreateThread(NULL, 0, slow_writer, &sw, 0, NULL);
+    for (int i = 0; i < 3; i++)
+        start(&f[i], L"memread", L"-f -w 10 -m %ls", m);
+    t = CreateThread(NULL, 0, oneshots, &o, 0, NULL);
+    WaitForSingleObject(ts, 60000);
+    CloseHandle(ts);
+    o.stop = 1;
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+    ReleaseMutex(sw.f.alive);   /* the stop, as memwrite makes it */
+    for (int i = 0; i < 3; i++) {
+        finish(&f[i], LIMIT);
+        CHECK(f[i].code == 0, "follower %d: exit %d: %s", i, f[i].code, f[i].err.data);
+        check_follower(f[i].out.data, i, sw.versions);
+    }
+    unfake(&sw.f);
+}
+
+/* Three followers, one started before memwrite with -w: each prints
+   every update it is given time for, then the last one, and exits 0. */
+static void follows(const wchar_t *m)
+{
+    static const char *want = "1\r\nn1\r\n2\r\nn2\r\n3\r\nn3\r\n4\r\nn4\r\n5\r\nn5\r\n";
+    static struct proc f[3];
+    struct proc w;
+    char line[32];
+
+    start(&f[0], L"memread", L"-f -w 10 -m %ls", m);
+    Sleep(200);
+    start(&w, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        for (int i = 1; i < 3; i++)
+            start(&f[i], L"memread", L"-m %ls -f", m);
+        for (int v = 2; v <= 5 && !*why; v++) {
+            for (int i = 0; i < 3; i++)
+                CHECK(wait_lines(&f[i].out, 2 * (v - 1), LIMIT),
+                      "follower %d did not print version %d", i, v - 1);
+            sprintf(line, "%d n%d\n", v, v);
+            say(&w, line);
+        }
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+    for (int i = 0; i < 3; i++) {
+        finish(&f[i], LIMIT);
+        CHECK(f[i].code == 0 && !strcmp(f[i].out.data, want) && !*f[i].err.data,
+              "follower %d: exit %d, \"%s\", %s", i, f[i].code, f[i].out.data, f[i].err.data);
+    }
+}
+
+/* A section whose seq stays odd: memread and memread -f give up, in time. */
+static void stuck_writer(const wchar_t *m)
+{
+    static const wchar_t *args[] = {L"-m %ls", L"-f -m %ls"};
+    struct fake f;
+    struct proc r;
+    ULONGLONG t0, ms;
+
+    fake_section(&f, m, 7, "n7", 3);
+    SetEvent(f.ready);
+    for (int i = 0; i < 2; i++) {
+        t0 = GetTickCount64();
+        run(&r, L"memread", args[i], m);
+        ms = GetTickCount64() - t0;
+        CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
+              && strstr(r.err.data, "half-written"),
+              "memread %ls on an odd seq: exit %d, \"%s\", %s", args[i], r.code,
+              r.out.data, r.err.data);
+        CHECK(ms >= 1000 && ms < 3000, "memread %ls gave up after %llu ms", args[i], ms);
+    }
+    unfake(&f);
+}
+
+/* memwrite killed under a follower: one line, exit 1, within a second. */
+static void killed_under_follower(const wchar_t *m)
+{
+    struct proc w, f;
+    ULONGLONG t0, ms;
+
+    start(&w, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        start(&f, L"memread", L"-f -m %ls", m);
+        if (CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing")) {
+            t0 = GetTickCount64();
+            TerminateProcess(w.pi.hProcess, 9);
+            WaitForSingleObject(f.pi.hProcess, 5000);
+            ms = GetTickCount64() - t0;
+            CHECK(ms < 1000, "the follower took %llu ms to notice", ms);
+        }
+        finish(&f, LIMIT);
+        CHECK(f.code == 1 && !strcmp(f.out.data, "1\r\nn1\r\n") && one_line(f.err.data)
+              && strstr(f.err.data, "killed or crashed"),
+              "follower of a killed memwrite: exit %d, \"%s\", %s", f.code, f.out.data,
+              f.err.data);
+    }
+    finish(&w, LIMIT);
+}
+
+/* Wait until memread -m m prints want; FALSE after about ms. */
+static BOOL shows(const wchar_t *m, const char *want, DWORD ms)
+{
+    ULONGLONG end = GetTickCount64() + ms;
+    struct proc r;
+
+    do
+        run(&r, L"memread", L"-m %ls", m);
+    while (strcmp(r.out.data, want) && GetTickCount64() < end);
+    return !strcmp(r.out.data, want);
+}
+
+/* Lines in each form: a BOM, CRLF, tabs, spaces kept inside and at the end
+   of NAME, a negative ID, and a last line with no line end; the article's
+   MemRead then reads the last record. */
+static void line_forms(const wchar_t *m)
+{
+    static const struct {
+        const char *line, *out;
+    } t[] = {
+        {"\xef\xbb\xbf" "7 seven\r\n", "7\r\nseven\r\n"},
+        {"8\t \tTab Name\n", "8\r\nTab Name\r\n"},
+        {"-9   spaced  name \r\n", "-9\r\nspaced  name \r\n"},
+        {"10 \xce\xa9\xce\xbc\xce\xad\xce\xb3\xce\xb1\n", "10\r\n\xce\xa9\xce\xbc\xce\xad\xce\xb3\xce\xb1\r\n"},
+        {"11 last", NULL},
+    };
+    struct proc w, r, f;
+
+    start(&w, L"memwrite", L"-m %ls 1 first", m);
+    if (wait_writer(m, LIMIT)) {
+        start(&f, L"memread", L"-f -m %ls", m);
+        for (size_t i = 0; i < sizeof t / sizeof *t && !*why; i++) {
+            say(&w, t[i].line);
+            if (t[i].out)
+                CHECK(shows(m, t[i].out, 5000), "after line %u the record is not %s",
+                      (unsigned)i + 1, t[i].out);
+        }
+        close_stdin(&w);
+        finish(&f, LIMIT);
+        CHECK(f.code == 0 && strstr(f.out.data, "11\r\nlast\r\n")
+              && !strcmp(strstr(f.out.data, "11\r\nlast\r\n"), "11\r\nlast\r\n"),
+              "the follower did not end on the last line: exit %d, \"%s\"", f.code, f.out.data);
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+    /* The article's MemRead reads the current record after updates. */
+    start(&w, L"memwrite", L"-m %ls 1 first", m);
+    if (wait_writer(m, LIMIT)) {
+        say(&w, "2 second\n3 third\n");
+        if (CHECK(shows(m, "3\r\nthird\r\n", 5000), "memread never showed the third record")) {
+            run(&r, L"tests\\article\\memread", L"%ls", m);
+            CHECK(r.code == 0 && !strcmp(r.out.data, "3\r\nthird\r\n"),
+                  "the article's MemRead after updates: exit %d, \"%s\"", r.code, r.out.data);
+        }
+    }
+    finish(&w, LIMIT);
+}
+
+/* Each kind of bad line: one stderr line naming its number, the record
+   unchanged, memwrite going on, and exit 1 at the end. */
+static void bad_lines(const wchar_t *m)
+{
+    static const struct {
+        const char *line, *why;
+    } t[] = {
+        {"2\n", "line 1: no NAME"},
+        {"3 \t \r\n", "line 2: no NAME"},
+        {"x3 bob\n", "line 3: bad ID"},
+        {"2147483648 big\n", "line 4: bad ID"},
+        {"4 abcdefghijklmnopqrst\n", "line 5: it is longer than 19 bytes"},
+        {"5 a\x01" "b\n", "line 6: it has a control character"},
+        {"5 a\x7f\n", "line 7: it has a control character"},
+        {"5 a\xc2\x85\n", "line 8: it has a control character"},
+        {"6 \xff\xfe\n", "line 9: it is not UTF-8"},
+        {"6 \xed\xa0\x80\n", "line 10: it is not UTF-8"},
+        {NULL, "line 11: it is longer than any record"},
+        {"6 \xe2\x82\n", "line 12: it is not UTF-8"},
+    };
+    char big[400];
+    struct proc w;
+    const char *e;
+
+    memset(big, 'a', 300);
+    strcpy(big + 300, "\n");
+    start(&w, L"memwrite", L"-m %ls 1 first", m);
+    if (wait_writer(m, LIMIT)) {
+        for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+            say(&w, t[i].line ? t[i].line : big);
+        CHECK(wait_lines(&w.err, 1 + sizeof t / sizeof *t, LIMIT), "too few lines on stderr");
+        reads(m, "1\r\nfirst\r\n");
+        say(&w, "13 good\n");
+        CHECK(shows(m, "13\r\ngood\r\n", 5000), "memwrite stopped taking lines after bad ones");
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 1, "memwrite after bad lines: exit %d", w.code);
+    e = strchr(w.err.data, '\n');
+    for (size_t i = 0; e && i < sizeof t / sizeof *t; i++) {
+        CHECK(!strncmp(e + 1, "memwrite: ", 10) && strstr(e + 1, t[i].why)
+              && strstr(e + 1, t[i].why) < strchr(e + 1, '\n'),
+              "bad line %u: stderr has not \"%s\": %s", (unsigned)i + 1, t[i].why, w.err.data);
+        e = strchr(e + 1, '\n');
+    }
+    CHECK(!has_control(w.err.data), "a control character on stderr");
 }
 
 /* run [N ...]: only cases N, if any are named */
@@ -768,6 +1188,13 @@ int wmain(int argc, wchar_t **argv)
         {"a waiting memwrite uses no CPU", idle},
         {"--help and -h", help},
         {"a failed write to stdout is an error", output_fails},
+        {"100,000 updates, 3 followers, one-shot readers: nothing torn", stress},
+        {"a slow writer played by the test: readers never print a mix", slow_writes},
+        {"memread -f: three followers, every update, exit 0 at the stop", follows},
+        {"a seq that stays odd: memread gives up in time", stuck_writer},
+        {"memwrite killed under a follower: exit 1 at once", killed_under_follower},
+        {"update lines in every form; the article's MemRead after updates", line_forms},
+        {"bad update lines: reported by number, skipped, exit 1", bad_lines},
     };
     wchar_t mapping[100], *slash;
 
