@@ -4,6 +4,7 @@
    and the ready event from the README, not from student.h, so that a wrong
    definition there cannot hide. */
 #include <windows.h>
+#include <sddl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdint.h>
@@ -68,7 +69,14 @@ static DWORD WINAPI drain(void *arg)
     return 0;
 }
 
-/* Start PROG.exe from dir with arguments; flags: 1 = stdout closed for reading. */
+enum {
+    UNREAD = 1,                 /* nobody reads its stdout: writing there fails */
+    NO_STDOUT = 2,              /* it has no stdout handle at all */
+    EMPTY_FILE = 4,             /* its stdin is an empty file, not a pipe */
+};
+
+/* Start PROG.exe from dir with arguments, pipes for its standard handles
+   unless flags say otherwise. */
 static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t *fmt, va_list ap)
 {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
@@ -90,8 +98,18 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     si.cb = sizeof si;
     si.dwFlags = STARTF_USESTDHANDLES;
     si.hStdInput = in;
-    si.hStdOutput = out;
+    si.hStdOutput = flags & NO_STDOUT ? NULL : out;
     si.hStdError = err;
+    if (flags & EMPTY_FILE) {
+        wchar_t tmp[MAX_PATH + 40];
+
+        CloseHandle(in);
+        swprintf(tmp + GetTempPathW(MAX_PATH, tmp), 40, L"memtest.%lu.empty",
+                 GetCurrentProcessId());
+        si.hStdInput = in = CreateFileW(tmp, GENERIC_READ | GENERIC_WRITE,
+                                        FILE_SHARE_READ | FILE_SHARE_DELETE, &sa, CREATE_ALWAYS,
+                                        FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    }
     /* Wine 8 now and then loses a new process before its loader is done
        (error 1359, ERROR_INTERNAL_ERROR): none of the program ran, so try again. */
     for (int tries = 0; tries < 3; tries++)
@@ -103,7 +121,7 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     CloseHandle(in);
     CloseHandle(out);
     CloseHandle(err);
-    if (flags & 1) {
+    if (flags & (UNREAD | NO_STDOUT)) {
         CloseHandle(p->out.pipe);
         p->out.pipe = NULL;
     } else {
@@ -124,14 +142,13 @@ static BOOL start(struct proc *p, const wchar_t *prog, const wchar_t *fmt, ...)
     return ok;
 }
 
-/* The same, with nobody reading its stdout: writing there fails. */
-static BOOL start_unread(struct proc *p, const wchar_t *prog, const wchar_t *fmt, ...)
+static BOOL start_with(struct proc *p, int flags, const wchar_t *prog, const wchar_t *fmt, ...)
 {
     va_list ap;
     BOOL ok;
 
     va_start(ap, fmt);
-    ok = vstart(p, 1, prog, fmt, ap);
+    ok = vstart(p, flags, prog, fmt, ap);
     va_end(ap);
     return ok;
 }
@@ -185,6 +202,32 @@ static int run(struct proc *p, const wchar_t *prog, const wchar_t *fmt, ...)
     vstart(p, 0, prog, fmt, ap);
     va_end(ap);
     return finish(p, LIMIT);
+}
+
+/* Write n bytes of text to its stdin. */
+static BOOL say_n(struct proc *p, const char *text, DWORD n)
+{
+    DWORD done;
+
+    return CHECK(WriteFile(p->in, text, n, &done, NULL) && done == n, "cannot write to stdin");
+}
+
+static BOOL say(struct proc *p, const char *text)
+{
+    return say_n(p, text, (DWORD)strlen(text));
+}
+
+/* Wait until b has at least lines lines; FALSE after ms. */
+static BOOL wait_lines(struct buf *b, LONG lines, DWORD ms)
+{
+    ULONGLONG end = GetTickCount64() + ms;
+
+    while (b->lines < lines)
+        if (GetTickCount64() > end)
+            return FALSE;
+        else
+            Sleep(1);
+    return TRUE;
 }
 
 static BOOL one_line(const char *s)
@@ -263,10 +306,18 @@ static void record(unsigned char out[24], uint32_t id, const char *name, size_t 
     memcpy(out + 4, name, len);
 }
 
-/* A section the test makes itself, as another program might. */
-static HANDLE section(const wchar_t *m, const void *bytes, DWORD size)
+/* A section the test makes itself, as another program might, with the
+   security descriptor sddl if not NULL. */
+static HANDLE section_sd(const wchar_t *m, const void *bytes, DWORD size, const wchar_t *sddl)
 {
-    HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, size, m);
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
+    HANDLE h;
+
+    if (sddl && !ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
+                                                                      &sa.lpSecurityDescriptor, NULL))
+        bad("bad security descriptor %ls", sddl);
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, size, m);
+    LocalFree(sa.lpSecurityDescriptor);
     void *v = h ? MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, size) : NULL;
 
     if (!v) {
@@ -276,6 +327,11 @@ static HANDLE section(const wchar_t *m, const void *bytes, DWORD size)
     memcpy(v, bytes, size);
     UnmapViewOfFile(v);
     return h;
+}
+
+static HANDLE section(const wchar_t *m, const void *bytes, DWORD size)
+{
+    return section_sd(m, bytes, size, NULL);
 }
 
 /* memread -m m must print exactly want and exit 0. */
@@ -306,12 +362,16 @@ static void refuses(const wchar_t *m, const char *what)
 
 static void defaults(const wchar_t *unused)
 {
-    struct proc w;
+    struct proc w, r;
 
     (void)unused;
     start(&w, L"memwrite", L"");
-    if (wait_writer(L"TestMemShare", LIMIT))
+    if (wait_writer(L"TestMemShare", LIMIT)) {
         reads(L"TestMemShare", "99041232\r\nSecBug\r\n");
+        run(&r, L"memread", L"-w 86400");
+        CHECK(r.code == 0 && !strcmp(r.out.data, "99041232\r\nSecBug\r\n"),
+              "memread -w 86400: exit %d, %s", r.code, r.err.data);
+    }
     finish(&w, LIMIT);
     CHECK(w.code == 0, "memwrite exit %d", w.code);
     CHECK(one_line(w.err.data) && strstr(w.err.data, "99041232 \"SecBug\" as \"TestMemShare\""),
@@ -360,12 +420,15 @@ static void usage_errors(const wchar_t *m)
         L"-m %ls -- -2147483649", L"-m %ls -- -", L"-m %ls \"\"", L"-m %ls 1 \"\"",
         L"-m %ls 1 abcdefghijklmnopqrst", L"-m %ls 1 日本語日本語ab", L"-m %ls 1 \"a\tb\"",
         L"-m %ls 1 \"a\x1b[31m\"", L"-m %ls 1 \xd800", L"-m %ls 1 a b", L"-m %ls -5",
+        L"-m local\\x", L"-m global\\x", L"-m LOCAL\\x", L"-m %ls 12345678901234567890123",
+        L"-m %ls 1 \"a\x7f\"", L"-m %ls 1 \"a\x85\"", L"-m %ls 1 \"\x9f\"",
     };
     static const wchar_t *reads_[] = {
         L"-x", L"-m", L"-w", L"-w abc", L"-w -1", L"-w 1.2345", L"-w 86401", L"-w .5",
-        L"-w 5.", L"-m %ls extra", L"-m a\\b", L"-m \"\"",
+        L"-w 5.", L"-m %ls extra", L"-m a\\b", L"-m \"\"", L"-m local\\x", L"-f -m global\\x",
+        L"-w 86400.5", L"-w 86401", L"-w 86400.001",
     };
-    wchar_t args[600], toolong[300];
+    wchar_t args[600], toolong[1200];
     struct proc w, r;
 
     start(&w, L"memwrite", L"-m %ls 5 first", m);
@@ -394,6 +457,24 @@ static void usage_errors(const wchar_t *m)
     wait_writer(toolong, LIMIT);
     finish(&r, LIMIT);
     CHECK(r.code == 0, "a 253-character mapping name: exit %d: %s", r.code, r.err.data);
+    /* The limit counts a Local\ prefix too. */
+    wmemcpy(toolong, L"Local\\", 6);
+    start(&r, L"memwrite", L"-m %ls", toolong);
+    wait_writer(toolong, LIMIT);
+    finish(&r, LIMIT);
+    CHECK(r.code == 0, "Local\\ and 247 characters: exit %d: %s", r.code, r.err.data);
+    toolong[253] = L'n';
+    run(&r, L"memwrite", L"-m %ls", toolong);
+    CHECK(r.code == 2, "Local\\ and 248 characters: exit %d", r.code);
+    /* A message cut short still says why, on one clean line, with either printf. */
+    wmemset(toolong, L'n', 1100);
+    toolong[1100] = 0;
+    for (int i = 0; i < 2; i++) {
+        run(&r, i ? L"memread" : L"memwrite", L"-m %ls", toolong);
+        CHECK(r.code == 2 && one_line(r.err.data) && !has_control(r.err.data)
+              && strstr(r.err.data, "longer than 253 characters") && strlen(r.err.data) < 300,
+              "an 1100-character mapping name: exit %d, %s", r.code, r.err.data);
+    }
     reads(m, "5\r\nfirst\r\n");
 out:
     finish(&w, LIMIT);
@@ -410,7 +491,7 @@ static void no_writer(const wchar_t *m)
     t0 = GetTickCount64();
     run(&r, L"memread", L"-m %ls -w 0.5", m);
     ms = GetTickCount64() - t0;
-    CHECK(r.code == 1 && strstr(r.err.data, "(error 2)"), "-w 0.5: exit %d: %s",
+    CHECK(r.code == 1 && strstr(r.err.data, ". (error 2)"), "-w 0.5: exit %d: %s",
           r.code, r.err.data);
     CHECK(ms >= 500 && ms < 1500, "memread -w 0.5 took %llu ms", ms);
 }
@@ -453,10 +534,11 @@ static void second_writer(const wchar_t *m)
 
 static void stops(const wchar_t *m)
 {
+    static const char *enter[] = {"\r\n", "\n"};
     wchar_t ev[MAX_PATH], m2[300];
+    ULONGLONG t0, ms;
     struct proc w;
     HANDLE e;
-    DWORD n;
 
     start(&w, L"memwrite", L"-m %ls", m);
     if (wait_writer(m, LIMIT)) {
@@ -468,15 +550,30 @@ static void stops(const wchar_t *m)
         if (e)
             CloseHandle(e);
     }
-    swprintf(m2, 300, L"%ls.enter", m);
-    start(&w, L"memwrite", L"-m %ls", m2);
-    if (wait_writer(m2, LIMIT)) {
-        WriteFile(w.in, "\r\n", 2, &n, NULL);
-        CHECK(WaitForSingleObject(w.pi.hProcess, 5000) == WAIT_OBJECT_0,
-              "memwrite went on after Enter");
+    for (int i = 0; i < 2; i++) {
+        swprintf(m2, 300, L"%ls.enter%d", m, i);
+        start(&w, L"memwrite", L"-m %ls", m2);
+        if (wait_writer(m2, LIMIT)) {
+            say(&w, enter[i]);
+            CHECK(WaitForSingleObject(w.pi.hProcess, 5000) == WAIT_OBJECT_0,
+                  "memwrite went on after Enter (%d)", i);
+        }
+        finish(&w, LIMIT);
+        CHECK(w.code == 0 && !exists(m2), "memwrite after Enter (%d): exit %d", i, w.code);
     }
-    finish(&w, LIMIT);
-    CHECK(w.code == 0 && !exists(m2), "memwrite after Enter: exit %d", w.code);
+    /* Empty input from the start, a file or a pipe: it shares, then stops. */
+    for (int i = 0; i < 2; i++) {
+        t0 = GetTickCount64();
+        start_with(&w, i ? 0 : EMPTY_FILE, L"memwrite", L"-m %ls.empty%d", m, i);
+        if (i)
+            close_stdin(&w);
+        WaitForSingleObject(w.pi.hProcess, 5000);
+        ms = GetTickCount64() - t0;
+        finish(&w, LIMIT);
+        CHECK(w.code == 0 && strstr(w.err.data, "sharing") && ms < 2000,
+              "memwrite with empty stdin (%ls): exit %d after %llu ms: %s",
+              i ? L"a pipe" : L"a file", w.code, ms, w.err.data);
+    }
 }
 
 static void killed(const wchar_t *m)
@@ -509,6 +606,8 @@ static void untrusted(const wchar_t *m)
         {"a\\b", 3, "5\r\na\\\\b\r\n"},
         {"\xe2\x82\xac\xf0\x9f\x98\x80", 7, "5\r\n\xe2\x82\xac\xf0\x9f\x98\x80\r\n"},
         {"ok\0\x1b\x1b\x1b", 6, "5\r\nok\r\n"},
+        {"\xe0\x83\xa9" "o", 4, "5\r\n\\xe0\\x83\\xa9o\r\n"},
+        {"s\xed\xbf\xbf", 4, "5\r\ns\\xed\\xbf\\xbf\r\n"},
     };
     unsigned char bytes[24];
     wchar_t name[300];
@@ -530,19 +629,62 @@ static void untrusted(const wchar_t *m)
     h = section(name, "\x05\x00\x00", 3);
     refuses(name, "a 3-byte section");
     CloseHandle(h);
+    /* A section whose DACL lets everyone read it and do nothing else. */
+    swprintf(name, 300, L"%ls.readonly", m);
+    record(bytes, 6, "locked", 6);
+    h = section_sd(name, bytes, 24, L"D:(A;;GR;;;WD)");
+    reads(name, "6\r\nlocked\r\n");
+    CloseHandle(h);
+}
+
+/* Names taken by objects of another kind: a clear error at once, with or
+   without -w, from both programs. */
+static void taken_names(const wchar_t *m)
+{
+    static const wchar_t *how[] = {L"-m %ls", L"-m %ls -w 5", L"-f -m %ls -w 5"};
+    wchar_t name[300], other[MAX_PATH];
+    unsigned char bytes[24] = {0};
+    HANDLE h[2];
+    struct proc r;
+    ULONGLONG t0, ms;
+
+    swprintf(name, 300, L"%ls.event", m);
+    h[0] = CreateEventW(NULL, TRUE, TRUE, name);
+    swprintf(other, MAX_PATH, L"%ls.section.ready", m);
+    h[1] = section(other, bytes, 24);
+    for (int k = 0; k < 2; k++) {
+        swprintf(name, 300, k ? L"%ls.section" : L"%ls.event", m);
+        for (int i = 0; i < 4; i++) {
+            t0 = GetTickCount64();
+            if (i < 3)
+                run(&r, L"memread", how[i], name);
+            else
+                run(&r, L"memwrite", L"-m %ls", name);
+            ms = GetTickCount64() - t0;
+            CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
+                  && strstr(r.err.data, "(error 6)") && strstr(r.err.data, "another kind")
+                  && ms < 2000,
+                  "%ls, taken by %ls: exit %d after %llu ms: %s", i < 3 ? how[i] : L"memwrite",
+                  k ? L"a section for .ready" : L"an event", r.code, ms, r.err.data);
+        }
+    }
+    CloseHandle(h[1]);
+    CloseHandle(h[0]);
 }
 
 static void layout(const wchar_t *m)
 {
-    unsigned char want[24], got[24];
+    unsigned char want[32], got[32];
     wchar_t m2[300];
     struct proc w, r;
 
     start(&w, L"memwrite", L"-m %ls -- -2 Zoë", m);
     if (wait_writer(m, LIMIT)) {
         record(want, 0xfffffffe, "Zo\xc3\xab", 4);
-        CHECK(peek(m, got, 24) && !memcmp(want, got, 24),
-              "memwrite's section is not ID -2 at 0 and \"Zoë\" at 4, NUL-padded");
+        memcpy(want + 24, "\x02\0\0\0\0\0\0\0", 8);     /* seq 2: one publish; not stopped */
+        CHECK(peek(m, got, 32) && !memcmp(want, got, 32),
+              "memwrite's section is not ID -2 at 0, \"Zoë\" at 4, NUL-padded, "
+              "then seq 2 and stopped 0");
         run(&r, L"tests\\article\\memread", L"%ls", m);
         CHECK(r.code == 0 && !strcmp(r.out.data, "-2\r\nZo\xc3\xab\r\n"),
               "the article's MemRead on memwrite's section: exit %d, \"%s\"",
@@ -731,7 +873,7 @@ static void idle(const wchar_t *m)
 {
     wchar_t m2[300];
     ULONGLONG used;
-    struct proc w;
+    struct proc w, f = {0};
     unsigned char got[24];
 
     /* First show that the measure can see a busy process: the article's loop. */
@@ -750,8 +892,16 @@ static void idle(const wchar_t *m)
         Sleep(100);
         used = cpu_over(&w.pi, 2000);
         CHECK(used < 20, "memwrite used %llu ms of CPU in 2 s of waiting", used);
+        start(&f, L"memread", L"-f -m %ls", m);
+        if (CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing")) {
+            Sleep(100);
+            used = cpu_over(&f.pi, 2000);
+            CHECK(used < 20, "memread -f used %llu ms of CPU in 2 s of waiting", used);
+        }
     }
     finish(&w, LIMIT);
+    finish(&f, LIMIT);
+    CHECK(f.code == 0, "the idle follower: exit %d, %s", f.code, f.err.data);
 }
 
 static void help(const wchar_t *unused)
@@ -779,41 +929,23 @@ static void output_fails(const wchar_t *m)
 
     start(&w, L"memwrite", L"-m %ls", m);
     if (wait_writer(m, LIMIT)) {
-        start_unread(&r, L"memread", L"-m %ls", m);
+        start_with(&r, UNREAD, L"memread", L"-m %ls", m);
         finish(&r, LIMIT);
         CHECK(r.code == 1 && one_line(r.err.data) && strstr(r.err.data, "stdout"),
               "memread into a closed pipe: exit %d, %s", r.code, r.err.data);
-        start_unread(&r, L"memread", L"--help");
+        for (int i = 0; i < 4; i++) {
+            start_with(&r, i / 2 ? NO_STDOUT : UNREAD, i % 2 ? L"memwrite" : L"memread",
+                       L"--help");
+            finish(&r, LIMIT);
+            CHECK(r.code == 1, "%ls --help with %ls: exit %d", i % 2 ? L"memwrite" : L"memread",
+                  i / 2 ? L"no stdout" : L"a closed pipe", r.code);
+        }
+        start_with(&r, NO_STDOUT, L"memread", L"-m %ls", m);
         finish(&r, LIMIT);
-        CHECK(r.code == 1, "memread --help into a closed pipe: exit %d", r.code);
+        CHECK(r.code == 1 && one_line(r.err.data) && strstr(r.err.data, "stdout"),
+              "memread with no stdout: exit %d, %s", r.code, r.err.data);
     }
     finish(&w, LIMIT);
-}
-
-/* Write n bytes of text to its stdin. */
-static BOOL say_n(struct proc *p, const char *text, DWORD n)
-{
-    DWORD done;
-
-    return CHECK(WriteFile(p->in, text, n, &done, NULL) && done == n, "cannot write to stdin");
-}
-
-static BOOL say(struct proc *p, const char *text)
-{
-    return say_n(p, text, (DWORD)strlen(text));
-}
-
-/* Wait until b has at least lines lines; FALSE after ms. */
-static BOOL wait_lines(struct buf *b, LONG lines, DWORD ms)
-{
-    ULONGLONG end = GetTickCount64() + ms;
-
-    while (b->lines < lines)
-        if (GetTickCount64() > end)
-            return FALSE;
-        else
-            Sleep(1);
-    return TRUE;
 }
 
 /* Check a follower's output: pairs of lines "ID", "nID" (the stress
@@ -1181,11 +1313,12 @@ int wmain(int argc, wchar_t **argv)
         {"memwrite stops at end of input and at Enter", stops},
         {"memwrite killed: the section goes with it", killed},
         {"untrusted sections: refused or escaped", untrusted},
+        {"names taken by other kinds of object: a clear error at once", taken_names},
         {"the record's bytes; the article's programs", layout},
         {"memread waits for the ready event", waits_for_ready},
         {"50 races of a writer and a waiting reader", race},
         {"32 readers at once", many_readers},
-        {"a waiting memwrite uses no CPU", idle},
+        {"a waiting memwrite and an idle follower use no CPU", idle},
         {"--help and -h", help},
         {"a failed write to stdout is an error", output_fails},
         {"100,000 updates, 3 followers, one-shot readers: nothing torn", stress},
