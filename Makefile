@@ -3,6 +3,8 @@
 #
 #   make              memwrite.exe and memread.exe, 64-bit, at the top
 #   make ARCH=i686    the 32-bit pair, in i686/
+#   make OUT=clang/ CC="clang --target=x86_64-w64-mingw32"
+#                     the 64-bit pair built by clang, in clang/
 #   make demo         the article's scenario in one terminal
 #   make test         the test suite
 #   make bench        the benchmark
@@ -19,7 +21,10 @@ RUN     =
 CC_PKG  = mingw-w64-$(ARCH)-gcc (MSYS2, with pacman)
 else
 CC      = $(ARCH)-w64-mingw32-gcc
-RUN     = wine
+# With wine32 installed, `wine` is the 32-bit loader and starts 64-bit
+# programs through start.exe; wine64 runs them itself.
+WINE64  = $(firstword $(wildcard /usr/lib/wine/wine64) wine)
+RUN     = $(if $(filter x86_64,$(ARCH)),$(WINE64),wine)
 CC_PKG  = gcc-mingw-w64-$(subst _,-,$(ARCH)) (apt-get install)
 export WINEDEBUG ?= -all
 export WINEDLLOVERRIDES ?= mscoree,mshtml=
@@ -28,6 +33,8 @@ endif
 # The default build sits at the top; any other ARCH builds into a folder of
 # its own, so that neither is ever taken for the other.
 OUT     = $(if $(filter x86_64,$(ARCH)),,$(ARCH)/)
+# The pair of the other architecture, for the test that mixes the two.
+OTHER   = $(if $(filter x86_64,$(ARCH)),i686,.)
 PROGS   = memwrite$(EXE) memread$(EXE)
 TESTS   = tests/run$(EXE) tests/article/memwrite$(EXE) tests/article/memread$(EXE)
 BENCH   = bench/bench$(EXE) bench/empty$(EXE)
@@ -67,14 +74,14 @@ demo: all
 	{ { $(RUN) ./$(OUT)memread$(EXE) -w 10 >&3 3>&-; } | $(RUN) ./$(OUT)memwrite$(EXE) 3>&-; } 3>&1
 
 test: all $(addprefix $(OUT),$(TESTS))
-	$(RUN) ./$(OUT)tests/run$(EXE)
+	$(RUN) ./$(OUT)tests/run$(EXE) $(if $(OTHER),--other $(OTHER))
 
 bench: all $(addprefix $(OUT),$(BENCH) tests/article/memwrite$(EXE))
 	$(RUN) ./$(OUT)bench/bench$(EXE)
 
 OUTPUTS = $(PROGS) $(TESTS) $(BENCH)
 clean:
-	rm -f $(OUTPUTS) $(addprefix i686/,$(OUTPUTS))
-	rm -fd i686/tests/article i686/tests i686/bench i686
+	rm -f $(OUTPUTS) $(foreach d,i686 clang,$(addprefix $(d)/,$(OUTPUTS)))
+	rm -fd $(foreach d,i686 clang,$(d)/tests/article $(d)/tests $(d)/bench $(d))
 
 .PHONY: all demo test bench clean

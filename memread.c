@@ -209,6 +209,17 @@ static void stuck(const wchar_t *mapping)
          L"or is not memwrite", mapping);
 }
 
+static HANDLE interrupted;      /* set by Ctrl+C or Ctrl+Break while following */
+
+static BOOL WINAPI on_ctrl(DWORD type)
+{
+    if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
+        return FALSE;
+    warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
+    SetEvent(interrupted);
+    return TRUE;
+}
+
 /* The objects a follower needs beside memwrite's section. */
 struct follower {
     HANDLE alive, wake, sleep_map;
@@ -262,16 +273,21 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     struct student rec;
     LONG seq, printed = 1;      /* odd: no whole version has this seq */
     BOOL asked = FALSE, stopped;
-    HANDLE h[2];
+    HANDLE h[3];
     int rc = EXIT_FAIL;
     DWORD r;
 
-    if (!open_follower(mapping, &f)) {
+    if (!open_follower(mapping, &f)
+        || !(interrupted = CreateEventW(NULL, TRUE, FALSE, NULL))   /* manual reset, not set */
+        || !SetConsoleCtrlHandler(on_ctrl, TRUE)) {
+        if (f.sleepers)
+            fail(L"following", L"Ctrl+C", GetLastError(), NULL);
         close_follower(&f);
         return EXIT_FAIL;
     }
     h[0] = f.wake;
     h[1] = f.alive;
+    h[2] = interrupted;
     for (;;) {
         stopped = *stopped_now;
         /* Read the stop flag before the record: memwrite sets it after its
@@ -295,9 +311,12 @@ static int follow(const wchar_t *mapping, const struct shared *s)
         asked = TRUE;
         if (*seq_now != printed || *stopped_now)
             continue;
-        r = WaitForMultipleObjects(2, h, FALSE, INFINITE);
+        r = WaitForMultipleObjects(3, h, FALSE, INFINITE);
         if (r == WAIT_OBJECT_0) {
             asked = FALSE;      /* took a token */
+        } else if (r == WAIT_OBJECT_0 + 2) {
+            rc = EXIT_OK;       /* Ctrl+C */
+            break;
         } else if (r == WAIT_OBJECT_0 + 1 || r == WAIT_ABANDONED_0 + 1) {
             ReleaseMutex(f.alive);      /* memwrite is gone: pass it on */
             if (!*stopped_now) {
@@ -309,6 +328,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
             break;
         }
     }
+    CloseHandle(interrupted);
     close_follower(&f);
     return rc;
 }
