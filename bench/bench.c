@@ -5,12 +5,14 @@
 #include <psapi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <wchar.h>
 #include "../tests/cputime.h"
 
 #define RUNS      21            /* timed runs of each kind */
 #define IDLE_RUNS 3             /* idle measures of each writer */
 #define IDLE_MS   5000
+#define DEFAULT_ID_BENCH 99041232L   /* memwrite's first record, from the README */
 
 static wchar_t dir[MAX_PATH];
 static HANDLE nul;              /* NUL, for standard handles nobody reads */
@@ -164,6 +166,153 @@ static double time_run(const wchar_t *prog, const wchar_t *args, DWORD want)
     return now_ms() - t0;
 }
 
+/* A target line: the figure, the target, and whether it is met. */
+static void target(const char *what, double v, const char *unit, const char *cmp, double goal)
+{
+    int met = *cmp == '<' ? v <= goal : v >= goal;
+
+    printf("  %-44s %9.1f %-9s target %s %g %s: %s\n", what, v, unit, cmp, goal, unit,
+           met ? "met" : "MISSED");
+}
+
+/* A follower: memread -f with stdout a pipe we read, or the temporary file. */
+static PROCESS_INFORMATION start_follower(const wchar_t *mapping, HANDLE *read_end)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    PROCESS_INFORMATION pi;
+    wchar_t args[100];
+    HANDLE w = NULL;
+
+    if (read_end) {
+        if (!CreatePipe(read_end, &w, &sa, 1 << 16))
+            die("CreatePipe");
+        SetHandleInformation(*read_end, HANDLE_FLAG_INHERIT, 0);
+    }
+    swprintf(args, 100, L"-f -m %ls", mapping);
+    pi = start(L"memread", args, NULL, read_end ? w : out);
+    if (w)
+        CloseHandle(w);
+    return pi;
+}
+
+/* Read from h until a line "ID" arrives; FALSE at end of input. */
+static BOOL read_until(HANDLE h, long id)
+{
+    static char buf[1 << 16] = "\n";     /* as if a line had just ended */
+    static DWORD len = 1;
+    char want[24];
+    DWORD n;
+
+    snprintf(want, sizeof want, "\n%ld\r\n", id);
+    for (;;) {
+        buf[len] = 0;
+        if (strstr(buf, want)) {
+            len = 1;            /* buf[0] is still '\n' */
+            return TRUE;
+        }
+        if (len > sizeof buf - 4096) {      /* keep the tail, where a line may start */
+            memmove(buf, buf + len - 64, 64);
+            len = 64;
+        }
+        if (!ReadFile(h, buf + len, sizeof buf - 1 - len, &n, NULL) || !n)
+            return FALSE;
+        len += n;
+    }
+}
+
+#define LATENCY_RUNS 300
+#define UPDATES      200000
+
+/* From writing a line to memwrite's stdin until a follower has printed it. */
+static struct spread latency(double *p95)
+{
+    static double v[LATENCY_RUNS];
+    wchar_t mapping[64];
+    char line[32];
+    struct writer w;
+    PROCESS_INFORMATION f;
+    HANDLE fout;
+    DWORD n;
+
+    swprintf(mapping, 64, L"membench.%lu.latency", GetCurrentProcessId());
+    w = start_writer(L"memwrite", mapping);
+    wait_shared(mapping);
+    f = start_follower(mapping, &fout);
+    if (!read_until(fout, DEFAULT_ID_BENCH))
+        die("the follower printed nothing");
+    for (int i = 0; i < LATENCY_RUNS; i++) {
+        double t0;
+
+        Sleep(5);               /* the follower is asleep again */
+        n = (DWORD)snprintf(line, sizeof line, "%d n%d\n", i + 1, i + 1);
+        t0 = now_ms();
+        if (!WriteFile(w.in, line, n, &n, NULL) || !read_until(fout, i + 1))
+            die("an update never reached the follower");
+        v[i] = now_ms() - t0;
+    }
+    stop_writer(&w, FALSE);
+    end(&f, 0, "the follower");
+    CloseHandle(fout);
+    qsort(v, LATENCY_RUNS, sizeof *v, by_value);
+    *p95 = v[LATENCY_RUNS * 95 / 100];
+    return summarize(v, LATENCY_RUNS);
+}
+
+/* Updates per second through a pipe into memwrite, with followers printing. */
+static double throughput(int followers)
+{
+    static char lines[UPDATES * 16];
+    PROCESS_INFORMATION f[3];
+    wchar_t mapping[64];
+    struct writer w;
+    char *p = lines;
+    double t0, ms;
+    DWORD n;
+
+    for (int i = 1; i <= UPDATES; i++)
+        p += sprintf(p, "%d n%d\n", i, i);
+    swprintf(mapping, 64, L"membench.%lu.rate%d", GetCurrentProcessId(), followers);
+    w = start_writer(L"memwrite", mapping);
+    wait_shared(mapping);
+    for (int i = 0; i < followers; i++)
+        f[i] = start_follower(mapping, NULL);
+    Sleep(500);                 /* the followers have printed the first record */
+    t0 = now_ms();
+    for (char *q = lines; q < p; q += n)
+        if (!WriteFile(w.in, q, (DWORD)min(65536, p - q), &n, NULL))
+            die("writing to memwrite");
+    CloseHandle(w.in);
+    end(&w.pi, 0, "memwrite");
+    ms = now_ms() - t0;
+    for (int i = 0; i < followers; i++)
+        end(&f[i], 0, "a follower");
+    return UPDATES / (ms / 1000);
+}
+
+static struct spread follower_idle(void)
+{
+    double v[IDLE_RUNS];
+
+    for (int i = 0; i < IDLE_RUNS; i++) {
+        wchar_t mapping[64];
+        PROCESS_INFORMATION f;
+        ULONGLONG before;
+        struct writer w;
+
+        swprintf(mapping, 64, L"membench.%lu.fidle%d", GetCurrentProcessId(), i);
+        w = start_writer(L"memwrite", mapping);
+        wait_shared(mapping);
+        f = start_follower(mapping, NULL);
+        Sleep(300);
+        before = cpu_ms(&f);
+        Sleep(2000);
+        v[i] = (double)(cpu_ms(&f) - before);
+        stop_writer(&w, FALSE);
+        end(&f, 0, "the follower");
+    }
+    return summarize(v, IDLE_RUNS);
+}
+
 static void machine(void)
 {
     const char *(*wine_version)(void) = NULL;
@@ -236,7 +385,8 @@ int wmain(void)
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     double reader[RUNS], empty[RUNS], alone[RUNS], handoff[RUNS];
     wchar_t mapping[64], args[100], path[MAX_PATH], *slash;
-    struct spread r, e, a, h;
+    struct spread r, e, a, h, s;
+    double p95;
     struct writer w;
 
     QueryPerformanceFrequency(&freq);
@@ -310,6 +460,23 @@ int wmain(void)
     row("... a waiting memread -w has read and exited", h, "ms");
     row("... memwrite alone has shared and exited", a, "ms");
     printf("  %-44s %9.1f ms\n", "difference of medians", h.median - a.median);
+    fflush(stdout);
+
+    printf("  %-44s %9.1f ms  target <= 5 ms: %s\n", "memread -w hand-off over memwrite alone",
+           h.median - a.median, h.median - a.median <= 5 ? "met" : "MISSED");
+    fflush(stdout);
+
+    printf("\nlive updates (targets from issue 9)\n");
+    row("a follower's CPU over 2 s of waiting", s = follower_idle(), "ms");
+    target("... median", s.median, "ms", "<=", 20);
+    fflush(stdout);
+    s = latency(&p95);
+    row("publish to print, one follower", s, "ms");
+    target("... median", s.median, "ms", "<=", 1);
+    target("... 95th percentile", p95, "ms", "<=", 5);
+    fflush(stdout);
+    target("updates per second, no follower", throughput(0), "/s", ">=", 100000);
+    target("updates per second, three followers", throughput(3), "/s", ">=", 10000);
     fflush(stdout);
 
     printf("\nfootprint\n");
