@@ -52,7 +52,7 @@ static BOOL has_writer(const wchar_t *mapping)
     HANDLE h;
 
     object_name(name, mapping, ALIVE);
-    if ((h = OpenMutexW(SYNCHRONIZE, FALSE, name)))
+    if ((h = OpenMutexW(SYNCHRONIZE, FALSE, name)) != NULL)
         CloseHandle(h);
     return h != NULL;
 }
@@ -226,25 +226,20 @@ struct follower {
     LONG *sleepers;
 };
 
-static BOOL open_follower(const wchar_t *mapping, struct follower *f)
+/* Open them; if one is missing, FALSE with its name in name. */
+static BOOL open_follower(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
 {
-    wchar_t name[MAX_PATH];
-
     object_name(name, mapping, ALIVE);
     if (!(f->alive = OpenMutexW(SYNCHRONIZE, FALSE, name)))
-        goto fail;
+        return FALSE;
     object_name(name, mapping, WAKE);
     if (!(f->wake = OpenSemaphoreW(SYNCHRONIZE, FALSE, name)))
-        goto fail;
+        return FALSE;
     object_name(name, mapping, SLEEP);
     if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE, FALSE, name)))
-        goto fail;
-    if (!(f->sleepers = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof(LONG))))
-        goto fail;
-    return TRUE;
-fail:
-    fail(L"following", name, GetLastError(), NULL);
-    return FALSE;
+        return FALSE;
+    f->sleepers = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof(LONG));
+    return f->sleepers != NULL;
 }
 
 static void close_follower(struct follower *f)
@@ -270,6 +265,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
 {
     const volatile LONG *seq_now = &s->seq, *stopped_now = &s->stopped;
     struct follower f = {0};
+    wchar_t name[MAX_PATH];
     struct student rec;
     LONG seq, printed = 1;      /* odd: no whole version has this seq */
     BOOL asked = FALSE, stopped;
@@ -277,12 +273,16 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     int rc = EXIT_FAIL;
     DWORD r;
 
-    if (!open_follower(mapping, &f)
-        || !(interrupted = CreateEventW(NULL, TRUE, FALSE, NULL))   /* manual reset, not set */
+    if (!(interrupted = CreateEventW(NULL, TRUE, FALSE, NULL))      /* manual reset, not set */
         || !SetConsoleCtrlHandler(on_ctrl, TRUE)) {
-        if (f.sleepers)
-            fail(L"following", L"Ctrl+C", GetLastError(), NULL);
+        fail(L"SetConsoleCtrlHandler", mapping, GetLastError(), NULL);
+        return EXIT_FAIL;
+    }
+    /* Once memwrite has stopped, the objects may be gone: the record is all. */
+    if (!open_follower(mapping, &f, name) && !*stopped_now) {
+        fail(L"following", name, GetLastError(), NULL);
         close_follower(&f);
+        CloseHandle(interrupted);
         return EXIT_FAIL;
     }
     h[0] = f.wake;
@@ -349,7 +349,7 @@ static int read_record(const wchar_t *mapping, ULONGLONG deadline, BOOL followin
     if (!(view = MapViewOfFile(map, FILE_MAP_READ, 0, 0, ours ? sizeof *view : sizeof rec)))
         fail(L"MapViewOfFile", mapping, GetLastError(), NULL);
     else if (following && !ours)
-        warn(L"\"%ls\": not memwrite's section: there is nothing to follow", mapping);
+        warn(L"\"%ls\": no memwrite shares this section: there is nothing to follow", mapping);
     else if (following)
         rc = follow(mapping, view);
     else if (!ours)
@@ -393,7 +393,7 @@ int wmain(int argc, wchar_t **argv)
                                : L"too many arguments: \"%ls\"", argv[i], NULL);
         }
     }
-    if ((why = bad_mapping(mapping)))
+    if ((why = bad_mapping(mapping)) != NULL)
         return usage_error(L"bad MAPPING \"%ls\": %ls", mapping, why);
     return read_record(mapping, GetTickCount64() + wait_ms, following);
 }

@@ -114,7 +114,7 @@ static BOOL update(char *line, size_t len, BOOL overlong, unsigned long number)
             why = L"no NAME after the ID";
         else if (!parse_id(text, &rec.id))
             why = L"bad ID: not a whole number from -2147483648 to 2147483647";
-        else if ((why = set_name(rec.name, name)))
+        else if ((why = set_name(rec.name, name)) != NULL)
             ;
         else
             publish(&rec);
@@ -314,8 +314,8 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
         if (!SetEvent(w.ready)) {
             fail(L"SetEvent", mapping, GetLastError(), NULL);
         } else {
-            warn(L"sharing %ld \"%ls\" as \"%ls\"; lines \"ID NAME\" on stdin update it; "
-                 L"an empty line, end of input or Ctrl+C stops", (long)rec->id, name, mapping);
+            warn(L"sharing %ld \"%ls\" as \"%ls\"; \"ID NAME\" lines update it, "
+                 L"an empty line stops", (long)rec->id, name, mapping);
             ResumeThread(thread);
             WaitForSingleObject(w.stop, INFINITE);
             rc = w.bad_lines ? EXIT_FAIL : EXIT_OK;
@@ -354,12 +354,12 @@ int wmain(int argc, wchar_t **argv)
         name = argv[i++];
     if (i < argc)
         return usage_error(L"too many arguments: \"%ls\"", argv[i], NULL);
-    if ((why = bad_mapping(mapping)))
+    if ((why = bad_mapping(mapping)) != NULL)
         return usage_error(L"bad MAPPING \"%ls\": %ls", mapping, why);
     if (id && !parse_id(id, &rec.id))
         return usage_error(L"bad ID \"%ls\": not a whole number from -2147483648 "
                            L"to 2147483647", id, NULL);
-    if ((why = set_name(rec.name, name)))
+    if ((why = set_name(rec.name, name)) != NULL)
         return usage_error(L"bad NAME \"%ls\": %ls", name, why);
     return share(mapping, &rec, name);
 }

@@ -1,6 +1,7 @@
 /* bench: what memwrite and memread cost, beside the article's busy writer
    and an empty program. It asserts nothing about speed; it fails only if a
    program it drives fails. */
+#define _CRT_SECURE_NO_WARNINGS     /* MSVC: sprintf is fine in a benchmark */
 #include <windows.h>
 #include <psapi.h>
 #include <stdio.h>
