@@ -114,14 +114,14 @@ static BOOL update(char *line, size_t len, BOOL overlong, unsigned long number)
             why = L"no NAME after the ID";
         else if (!parse_id(text, &rec.id))
             why = L"bad ID: not a whole number from -2147483648 to 2147483647";
-        else if ((why = set_name(rec.name, name)) != NULL)
-            ;
         else
-            publish(&rec);
+            why = set_name(rec.name, name);
     }
     if (why) {
         warn(L"line %lu: %ls", number, why);
         w.bad_lines++;
+    } else {
+        publish(&rec);
     }
     return TRUE;
 }
