@@ -204,15 +204,19 @@ static BOOL WINAPI on_ctrl(DWORD type)
     return TRUE;
 }
 
-/* Make one named object, refusing one that exists: it is another writer's. */
-static HANDLE made(HANDLE h, const wchar_t *call, const wchar_t *name)
+/* Check a named object just made, with err the error its call left: one
+   that existed already is another writer's. NULL, with a message, if bad. */
+static HANDLE made(HANDLE h, DWORD err, const wchar_t *call, const wchar_t *name)
 {
-    DWORD err = GetLastError();
+    const wchar_t *hint = NULL;
 
     if (h && err != ERROR_ALREADY_EXISTS)
         return h;
-    fail(call, name, err, h ? L"another program shares this mapping: "
-                              L"stop it or use another -m" : NULL);
+    if (h)
+        hint = L"another program shares this mapping: stop it or use another -m";
+    else if (err == ERROR_ACCESS_DENIED && !wcsncmp(name, L"Global\\", 7))
+        hint = L"Global\\ needs SeCreateGlobalPrivilege: run as administrator";
+    fail(call, name, err, hint);
     if (h)
         CloseHandle(h);
     return NULL;
@@ -226,40 +230,32 @@ static BOOL make_objects(const wchar_t *mapping)
     DWORD err;
 
     object_name(name, mapping, READY);
-    /* Manual reset, not set: a waiting reader may have made it already, but
-       one that is set was left by another writer. */
-    w.ready = CreateEventW(NULL, TRUE, FALSE, name);
+    w.ready = CreateEventW(NULL, TRUE, FALSE, name);    /* manual reset, not set */
     err = GetLastError();
     if (w.ready && err == ERROR_ALREADY_EXISTS && WaitForSingleObject(w.ready, 0) == WAIT_TIMEOUT)
-        err = 0;
-    SetLastError(err);
-    if (!(w.ready = made(w.ready, L"CreateEvent", name)))
+        err = 0;                /* a reader made it to wait on; a set one is a writer's */
+    if (!(w.ready = made(w.ready, err, L"CreateEvent", name)))
         return FALSE;
     object_name(name, mapping, ALIVE);
-    if (!(w.alive = made(CreateMutexW(NULL, TRUE, name), L"CreateMutex", name)))
+    w.alive = CreateMutexW(NULL, TRUE, name);           /* owned by this thread */
+    if (!(w.alive = made(w.alive, GetLastError(), L"CreateMutex", name)))
         return FALSE;
     object_name(name, mapping, WAKE);
-    if (!(w.wake = made(CreateSemaphoreW(NULL, 0, MAXLONG, name), L"CreateSemaphore", name)))
+    w.wake = CreateSemaphoreW(NULL, 0, MAXLONG, name);
+    if (!(w.wake = made(w.wake, GetLastError(), L"CreateSemaphore", name)))
         return FALSE;
     object_name(name, mapping, SLEEP);
-    if (!(w.sleep_map = made(CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
-                                                0, sizeof(LONG), name),
-                             L"CreateFileMapping", name)))
+    w.sleep_map = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+                                     sizeof *w.sleepers, name);
+    if (!(w.sleep_map = made(w.sleep_map, GetLastError(), L"CreateFileMapping", name)))
         return FALSE;
-    if (!(w.sleepers = MapViewOfFile(w.sleep_map, FILE_MAP_WRITE, 0, 0, sizeof(LONG)))) {
+    if (!(w.sleepers = MapViewOfFile(w.sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *w.sleepers))) {
         fail(L"MapViewOfFile", name, GetLastError(), NULL);
         return FALSE;
     }
     w.map = CreateFileMappingW(INVALID_HANDLE_VALUE, /* backed by the paging file */
                                NULL, PAGE_READWRITE, 0, sizeof *w.view, mapping);
-    err = GetLastError();
-    if (!w.map && err == ERROR_ACCESS_DENIED && !wcsncmp(mapping, L"Global\\", 7)) {
-        fail(L"CreateFileMapping", mapping, err,
-             L"Global\\ needs SeCreateGlobalPrivilege: run as administrator");
-        return FALSE;
-    }
-    SetLastError(err);
-    if (!(w.map = made(w.map, L"CreateFileMapping", mapping)))
+    if (!(w.map = made(w.map, GetLastError(), L"CreateFileMapping", mapping)))
         return FALSE;
     if (!(w.view = MapViewOfFile(w.map, FILE_MAP_WRITE, 0, 0, sizeof *w.view))) {
         fail(L"MapViewOfFile", mapping, GetLastError(), NULL);
