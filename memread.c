@@ -222,45 +222,62 @@ static BOOL WINAPI on_ctrl(DWORD type)
 
 /* The objects a follower needs beside memwrite's section. */
 struct follower {
-    HANDLE alive, wake, sleep_map;
-    LONG *sleepers;
+    HANDLE alive, sleep_map, wake;
+    struct sleepers *sleep;
+    LONG slot;
 };
 
-/* Open them; if one is missing, FALSE with its name in name. */
+/* Open them, take a free slot and make its event; if one cannot be had,
+   FALSE with its name in name. */
 static BOOL open_follower(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
 {
+    LONG me = (LONG)GetCurrentProcessId(), used;
+
     object_name(name, mapping, ALIVE);
     if (!(f->alive = OpenMutexW(SYNCHRONIZE, FALSE, name)))
         return FALSE;
-    object_name(name, mapping, WAKE);
-    if (!(f->wake = OpenSemaphoreW(SYNCHRONIZE, FALSE, name)))
-        return FALSE;
     object_name(name, mapping, SLEEP);
-    if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE, FALSE, name)))
+    if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE, FALSE, name))
+        || !(f->sleep = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *f->sleep)))
         return FALSE;
-    f->sleepers = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof(LONG));
-    return f->sleepers != NULL;
+    for (f->slot = 0; f->slot < SLOTS; f->slot++)
+        if (!InterlockedCompareExchange(&f->sleep->slot[f->slot].pid, me, 0))
+            break;
+    if (f->slot == SLOTS) {
+        SetLastError(ERROR_TOO_MANY_SEMAPHORES);    /* no better word for "all taken" */
+        return FALSE;
+    }
+    while ((used = *(volatile LONG *)&f->sleep->used) <= f->slot)
+        InterlockedCompareExchange(&f->sleep->used, f->slot + 1, used);
+    slot_name(name, mapping, f->slot);
+    f->wake = CreateEventW(NULL, FALSE, FALSE, name);   /* auto-reset, not set */
+    return f->wake != NULL;
 }
 
 static void close_follower(struct follower *f)
 {
-    if (f->sleepers)
-        UnmapViewOfFile(f->sleepers);
-    if (f->sleep_map)
-        CloseHandle(f->sleep_map);
     if (f->wake)
         CloseHandle(f->wake);
+    if (f->sleep && f->slot < SLOTS) {
+        InterlockedExchange(&f->sleep->slot[f->slot].asked, 0);
+        InterlockedExchange(&f->sleep->slot[f->slot].pid, 0);   /* free for the next */
+    }
+    if (f->sleep)
+        UnmapViewOfFile(f->sleep);
+    if (f->sleep_map)
+        CloseHandle(f->sleep_map);
     if (f->alive)
         CloseHandle(f->alive);
 }
 
 /* memread -f: print each newer version until memwrite stops, sleeping in
-   between. To sleep, a follower adds itself to *sleepers, looks at seq one
-   last time, and waits for a token on the wake semaphore; memwrite, after
-   each publish, takes the whole count and releases that many tokens. A
-   publish either comes after the follower asked, and wakes it, or before
-   its last look, which sees it: no wake-up is lost. A follower asks again
-   only after it has taken a token, so tokens never outnumber followers. */
+   between. To sleep, a follower sets asked in its slot, looks at seq one
+   last time, and waits on its own event; after each publish memwrite sets
+   the event of each follower that asked. A publish either comes after the
+   follower asked, and wakes it, or before its last look, which sees it, so
+   no wake-up is lost; and an event belongs to one follower, so no other
+   can take its wake-up. An event set for a follower that then did not
+   wait makes one extra turn of the loop, no more. */
 static int follow(const wchar_t *mapping, const struct shared *s)
 {
     const volatile LONG *seq_now = &s->seq, *stopped_now = &s->stopped;
@@ -268,7 +285,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     wchar_t name[MAX_PATH];
     struct student rec;
     LONG seq, printed = 1;      /* odd: no whole version has this seq */
-    BOOL asked = FALSE, stopped;
+    BOOL stopped;
     HANDLE h[3];
     int rc = EXIT_FAIL;
     DWORD r;
@@ -306,15 +323,13 @@ static int follow(const wchar_t *mapping, const struct shared *s)
             rc = EXIT_OK;
             break;
         }
-        if (!asked)
-            InterlockedIncrement(f.sleepers);   /* full barrier: ask, then look */
-        asked = TRUE;
+        InterlockedExchange(&f.sleep->slot[f.slot].asked, 1);
+        /* Ask, then look: the request is visible before seq is read again. */
+        MemoryBarrier();
         if (*seq_now != printed || *stopped_now)
             continue;
         r = WaitForMultipleObjects(3, h, FALSE, INFINITE);
-        if (r == WAIT_OBJECT_0) {
-            asked = FALSE;      /* took a token */
-        } else if (r == WAIT_OBJECT_0 + 2) {
+        if (r == WAIT_OBJECT_0 + 2) {
             rc = EXIT_OK;       /* Ctrl+C */
             break;
         } else if (r == WAIT_OBJECT_0 + 1 || r == WAIT_ABANDONED_0 + 1) {
@@ -323,7 +338,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
                 warn(L"\"%ls\": memwrite ended without stopping: killed or crashed", mapping);
                 break;
             }
-        } else {
+        } else if (r != WAIT_OBJECT_0) {
             fail(L"WaitForMultipleObjects", mapping, GetLastError(), NULL);
             break;
         }

@@ -19,8 +19,10 @@ static const wchar_t help[] =
 
 /* What memwrite holds while it shares, released in reverse order. */
 struct writer {
-    HANDLE ready, alive, wake, sleep_map, map;
-    LONG *sleepers;
+    const wchar_t *mapping;
+    HANDLE ready, alive, sleep_map, map;
+    struct sleepers *sleep;
+    HANDLE wake[SLOTS];         /* the followers' events, opened when first needed */
     struct shared *view;
     CRITICAL_SECTION lock;      /* one publish at a time, and none after the stop */
     HANDLE stop;                /* set by end of input, an empty line or Ctrl+C */
@@ -70,22 +72,43 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     return NULL;
 }
 
-/* The seqlock's write side. InterlockedIncrement is a full barrier on every
-   Windows architecture, which is what each step needs. */
+/* Wake each follower that asked to be woken, by its own event. */
+static void wake_followers(void)
+{
+    LONG used = min(*(volatile LONG *)&w.sleep->used, SLOTS);
+    wchar_t name[MAX_PATH];
+
+    for (LONG i = 0; i < used; i++) {
+        if (!*(volatile LONG *)&w.sleep->slot[i].asked
+            || !InterlockedExchange(&w.sleep->slot[i].asked, 0))
+            continue;
+        if (!w.wake[i]) {
+            slot_name(name, w.mapping, i);
+            w.wake[i] = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+        }
+        if (w.wake[i])
+            SetEvent(w.wake[i]);
+    }
+}
+
+/* The seqlock's write side, then the wake-up. Windows documents each
+   Interlocked call as a full barrier; clang before version 21 builds
+   InterlockedIncrement for ARM64 with release order only, so the fences
+   say what is needed outright. */
 static void publish(const struct student *rec)
 {
-    LONG n;
-
     EnterCriticalSection(&w.lock);
-    /* Odd: no byte of rec may change before a reader can see that it is odd. */
     InterlockedIncrement(&w.view->seq);
+    /* seq is odd before any byte of rec changes. */
+    MemoryBarrier();
     memcpy(&w.view->rec, rec, sizeof *rec);
-    /* Even: every byte of rec is written before a reader can see it even. */
+    /* Every byte of rec is written before seq is even again. */
+    MemoryBarrier();
     InterlockedIncrement(&w.view->seq);
-    /* Only after the new seq is visible, take the count of followers who asked
-       to be woken: one who asked later saw the new seq before sleeping. */
-    if ((n = InterlockedExchange(w.sleepers, 0)) > 0)
-        ReleaseSemaphore(w.wake, n, NULL);
+    /* The even seq is visible before we read who asked to be woken: a
+       follower that asks later sees it in its last look. */
+    MemoryBarrier();
+    wake_followers();
     LeaveCriticalSection(&w.lock);
 }
 
@@ -240,16 +263,12 @@ static BOOL make_objects(const wchar_t *mapping)
     w.alive = CreateMutexW(NULL, TRUE, name);           /* owned by this thread */
     if (!(w.alive = made(w.alive, GetLastError(), L"CreateMutex", name)))
         return FALSE;
-    object_name(name, mapping, WAKE);
-    w.wake = CreateSemaphoreW(NULL, 0, MAXLONG, name);
-    if (!(w.wake = made(w.wake, GetLastError(), L"CreateSemaphore", name)))
-        return FALSE;
     object_name(name, mapping, SLEEP);
     w.sleep_map = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
-                                     sizeof *w.sleepers, name);
+                                     sizeof *w.sleep, name);
     if (!(w.sleep_map = made(w.sleep_map, GetLastError(), L"CreateFileMapping", name)))
         return FALSE;
-    if (!(w.sleepers = MapViewOfFile(w.sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *w.sleepers))) {
+    if (!(w.sleep = MapViewOfFile(w.sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *w.sleep))) {
         fail(L"MapViewOfFile", name, GetLastError(), NULL);
         return FALSE;
     }
@@ -279,12 +298,13 @@ static void release(void)
         UnmapViewOfFile(w.view);
     if (w.map)
         CloseHandle(w.map);
-    if (w.sleepers)
-        UnmapViewOfFile(w.sleepers);
+    for (int i = SLOTS - 1; i >= 0; i--)
+        if (w.wake[i])
+            CloseHandle(w.wake[i]);
+    if (w.sleep)
+        UnmapViewOfFile(w.sleep);
     if (w.sleep_map)
         CloseHandle(w.sleep_map);
-    if (w.wake)
-        CloseHandle(w.wake);
     if (w.alive)
         CloseHandle(w.alive);
     if (w.ready)
@@ -298,6 +318,7 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
 
     /* The stop event, the Ctrl+C handler and the stdin thread come first:
        from the moment the record is shared, any of them may end it. */
+    w.mapping = mapping;
     InitializeCriticalSection(&w.lock);
     if (!(w.stop = CreateEventW(NULL, TRUE, FALSE, NULL)) /* manual reset, not set */
         || !SetConsoleCtrlHandler(on_ctrl, TRUE)

@@ -34,18 +34,28 @@ struct shared {
 _Static_assert(sizeof(struct shared) == 32, "the section is 32 bytes");
 _Static_assert(offsetof(struct shared, seq) == 24, "seq follows the record");
 
-/* Named objects beside the section MAPPING, all made by memwrite:
-   MAPPING.ready  event, set once the first record is whole (a reader may
-                  make it first, to wait on);
+/* Named objects beside the section MAPPING:
+   MAPPING.ready  event memwrite sets once the first record is whole (a
+                  reader may make it first, to wait on);
    MAPPING.alive  mutex memwrite holds while it runs: abandoned if it dies;
-   MAPPING.wake   semaphore sleeping followers wait on;
-   MAPPING.sleep  section of one LONG, the followers asking to be woken:
-                  theirs to write, so the record's section stays read-only. */
+   MAPPING.sleep  section memwrite makes for the followers: a slot each,
+                  theirs to write, so the record's section stays read-only;
+   MAPPING.wN     the auto-reset event of the follower in slot N, made by
+                  it; memwrite sets it if the follower asked to be woken. */
 #define READY L".ready"
 #define ALIVE L".alive"
-#define WAKE  L".wake"
 #define SLEEP L".sleep"
+#define WAKE  L".w"             /* then the slot's number, 0 to 999 */
 #define MAPPING_MAX  (MAX_PATH - sizeof READY / sizeof(wchar_t))  /* 253 */
+#define SLOTS 1000              /* followers of one memwrite at once */
+
+struct sleepers {
+    LONG used;                  /* slots taken so far: memwrite looks at these */
+    struct {
+        LONG pid;               /* the follower's, or 0: free */
+        LONG asked;             /* 1: wake me at the next publish */
+    } slot[SLOTS];
+};
 
 #define DEFAULT_MAPPING L"TestMemShare"
 #define DEFAULT_ID      99041232
@@ -89,6 +99,11 @@ static void object_name(wchar_t out[MAX_PATH], const wchar_t *mapping,
                         const wchar_t *suffix)
 {
     _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%ls%ls", mapping, suffix);
+}
+
+static void slot_name(wchar_t out[MAX_PATH], const wchar_t *mapping, LONG slot)
+{
+    _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%ls%ls%ld", mapping, WAKE, slot);
 }
 
 /* Write s to h: to a console as UTF-16, so that every script shows, and

@@ -719,10 +719,14 @@ static void layout(const wchar_t *m)
     finish(&w, LIMIT);
 }
 
+/* .sleep: LONG used, then 1000 slots of LONG pid, LONG asked. */
+#define SLEEP_SIZE (4 + 1000 * 8)
+
 /* The objects memwrite makes, made by the test to play a writer by hand:
    the README's layout, ID at 0, name at 4, seq at 24, stopped at 28. */
 struct fake {
-    HANDLE ready, alive, wake, sleep, map;
+    HANDLE ready, alive, sleep, map;
+    const wchar_t *m;
 };
 
 static void fake_section(struct fake *f, const wchar_t *m, uint32_t id, const char *name,
@@ -737,10 +741,9 @@ static void fake_section(struct fake *f, const wchar_t *m, uint32_t id, const ch
     f->ready = CreateEventW(NULL, TRUE, FALSE, n);
     swprintf(n, MAX_PATH, L"%ls.alive", m);
     f->alive = CreateMutexW(NULL, TRUE, n);
-    swprintf(n, MAX_PATH, L"%ls.wake", m);
-    f->wake = CreateSemaphoreW(NULL, 0, 1000, n);
     swprintf(n, MAX_PATH, L"%ls.sleep", m);
-    f->sleep = section(n, bytes + 28, 4);
+    f->sleep = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, SLEEP_SIZE, n);
+    f->m = m;
     f->map = section(m, bytes, 32);
 }
 
@@ -761,7 +764,6 @@ static void unfake(struct fake *f)
 {
     CloseHandle(f->map);
     CloseHandle(f->sleep);
-    CloseHandle(f->wake);
     ReleaseMutex(f->alive);
     CloseHandle(f->alive);
     CloseHandle(f->ready);
@@ -1016,19 +1018,37 @@ static DWORD WINAPI oneshots(void *arg)
 }
 
 #define UPDATES 100000
+#define ROUNDS  20
+
+/* Line k (from 0) of s, without its line end, into out. */
+static void line_at(const char *s, LONG k, char *out, size_t n)
+{
+    size_t len;
+
+    for (; k > 0 && s; k--)
+        if ((s = strchr(s, '\n')))
+            s++;
+    len = s ? strcspn(s, "\r\n") : 0;
+    snprintf(out, n, "%.*s", (int)min(len, n - 1), s ? s : "");
+}
 
 /* 100,000 updates through a pipe, three followers and one-shot readers:
    no torn record, followers' IDs increasing, each ending on the last. */
 static void stress(const wchar_t *m)
 {
     static struct proc f[3];
+    static LONG seen[ROUNDS][3];
     struct oneshots o = {m, 0, 0};
     struct proc w;
     HANDLE t;
-    char *lines = malloc(UPDATES * 16), *p = lines;
+    char *lines = malloc(UPDATES * 16), *p = lines, *round[ROUNDS + 1], got[32], want[32];
 
-    for (int i = 1; i <= UPDATES; i++)
+    for (int i = 1; i <= UPDATES; i++) {
+        if ((i - 1) % (UPDATES / ROUNDS) == 0)
+            round[(i - 1) / (UPDATES / ROUNDS)] = p;
         p += sprintf(p, "%d n%d\n", i, i);
+    }
+    round[ROUNDS] = p;
     start(&w, L"memwrite", L"-m %ls 0 n0", m);
     if (wait_writer(m, LIMIT)) {
         for (int i = 0; i < 3; i++)
@@ -1036,8 +1056,16 @@ static void stress(const wchar_t *m)
         for (int i = 0; i < 3; i++)
             CHECK(wait_lines(&f[i].out, 2, LIMIT), "follower %d printed nothing", i);
         t = CreateThread(NULL, 0, oneshots, &o, 0, NULL);
-        for (char *q = lines; q < p && !*why; q += 65536)
-            say_n(&w, q, (DWORD)min(65536, p - q));
+        /* In bursts, each followed by a pause in which every follower must
+           catch up on its own: the stop would wake a follower that missed
+           a wake-up, so each burst's last record is checked before it. */
+        for (int r = 0; r < ROUNDS && !*why; r++) {
+            for (char *q = round[r]; q < round[r + 1]; q += 65536)
+                say_n(&w, q, (DWORD)min(65536, round[r + 1] - q));
+            Sleep(300);
+            for (int i = 0; i < 3; i++)
+                seen[r][i] = f[i].out.lines;
+        }
         o.stop = 1;
         WaitForSingleObject(t, INFINITE);
         CloseHandle(t);
@@ -1047,6 +1075,12 @@ static void stress(const wchar_t *m)
             finish(&f[i], 60000);
             CHECK(f[i].code == 0, "follower %d: exit %d: %s", i, f[i].code, f[i].err.data);
             check_follower(f[i].out.data, i, UPDATES);
+            for (int r = 0; r < ROUNDS && !*why; r++) {
+                line_at(f[i].out.data, seen[r][i] - 1, got, sizeof got);
+                sprintf(want, "n%d", (r + 1) * (UPDATES / ROUNDS));
+                CHECK(!strcmp(got, want), "follower %d: 300 ms after burst %d it had printed "
+                      "up to %s, not %s", i, r + 1, got, want);
+            }
         }
     }
     finish(&w, 60000);
@@ -1068,10 +1102,12 @@ static DWORD WINAPI slow_writer(void *arg)
     unsigned char bytes[24];
     char name[20];
     volatile unsigned char *v = MapViewOfFile(sw->f.map, FILE_MAP_WRITE, 0, 0, 32);
-    LONG *seq = (LONG *)(v + 24), *stopped = (LONG *)(v + 28), n;
-    LONG *sleepers = MapViewOfFile(sw->f.sleep, FILE_MAP_WRITE, 0, 0, 4);
+    LONG *seq = (LONG *)(v + 24), *stopped = (LONG *)(v + 28);
+    LONG *sleep = MapViewOfFile(sw->f.sleep, FILE_MAP_WRITE, 0, 0, SLEEP_SIZE);
+    HANDLE wake[1000] = {0};
+    wchar_t n[MAX_PATH];
 
-    if (!v || !sleepers)
+    if (!v || !sleep)
         return bad("cannot map the slow writer's section");
     for (int i = 1; i <= sw->versions; i++) {
         sprintf(name, "n%d", i);
@@ -1085,13 +1121,21 @@ static DWORD WINAPI slow_writer(void *arg)
         InterlockedIncrement(seq);
         for (int k = 0; k < 1000; k++)
             YieldProcessor();   /* even as long as odd: readers get their turn */
-        if ((n = InterlockedExchange(sleepers, 0)) > 0)
-            ReleaseSemaphore(sw->f.wake, n, NULL);
+        for (int j = 0; j < sleep[0] && j < 1000; j++) {
+            if (!InterlockedExchange(&sleep[2 + 2 * j], 0))
+                continue;
+            swprintf(n, MAX_PATH, L"%ls.w%d", sw->f.m, j);
+            if (wake[j] || (wake[j] = OpenEventW(EVENT_MODIFY_STATE, FALSE, n)))
+                SetEvent(wake[j]);
+        }
         if (i == 1)
             SetEvent(sw->f.ready);
     }
     InterlockedExchange(stopped, 1);
-    UnmapViewOfFile(sleepers);
+    for (int j = 0; j < 1000; j++)
+        if (wake[j])
+            CloseHandle(wake[j]);
+    UnmapViewOfFile(sleep);
     UnmapViewOfFile((void *)v);
     return 0;
 }
@@ -1645,7 +1689,7 @@ int wmain(int argc, wchar_t **argv)
         {"a waiting memwrite and an idle follower use no CPU", idle},
         {"--help and -h", help},
         {"a failed write to stdout is an error", output_fails},
-        {"100,000 updates, 3 followers, one-shot readers: nothing torn", stress},
+        {"100,000 updates in 20 bursts, 3 followers, one-shot readers: none torn or late", stress},
         {"a slow writer played by the test: readers never print a mix", slow_writes},
         {"memread -f: three followers, every update, exit 0 at the stop", follows},
         {"a seq that stays odd: memread gives up in time", stuck_writer},
