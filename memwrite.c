@@ -141,8 +141,10 @@ static BOOL update(char *line, size_t len, BOOL overlong, unsigned long number)
             why = set_name(rec.name, name);
     }
     if (why) {
+        EnterCriticalSection(&w.lock);  /* none counted after the stop */
         warn(L"line %lu: %ls", number, why);
         w.bad_lines++;
+        LeaveCriticalSection(&w.lock);
     } else {
         publish(&rec);
     }
@@ -335,9 +337,11 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
                  L"an empty line stops", (long)rec->id, name, mapping);
             ResumeThread(thread);
             WaitForSingleObject(w.stop, INFINITE);
-            rc = w.bad_lines ? EXIT_FAIL : EXIT_OK;
+            rc = EXIT_OK;
         }
         stop_sharing();
+        if (w.bad_lines)
+            rc = EXIT_FAIL;
     }
     release();
     return rc;
