@@ -153,7 +153,7 @@ static BOOL update(char *line, size_t len, BOOL overlong, unsigned long number)
 
 /* Split what stdin gives into lines, in blocks of any size. */
 struct lines {
-    char line[LINE_MAX];
+    char line[LINE_MAX + 1];    /* room for a '\r' after the longest line */
     size_t len;
     BOOL overlong;
     unsigned long number;
@@ -167,6 +167,8 @@ static BOOL end_line(struct lines *l)
     l->number++;
     if (len && s[len - 1] == '\r')
         len--;
+    if (len > LINE_MAX)
+        l->overlong = TRUE;
     if (l->number == 1 && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
         s += 3, len -= 3;       /* a byte order mark */
     l->len = 0;
@@ -182,7 +184,7 @@ static BOOL feed(struct lines *l, const char *buf, size_t n)
         if (buf[i] == '\n') {
             if (!end_line(l))
                 return FALSE;
-        } else if (l->len < LINE_MAX) {
+        } else if (l->len < sizeof l->line) {
             l->line[l->len++] = buf[i];
         } else {
             l->overlong = TRUE;

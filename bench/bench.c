@@ -364,9 +364,8 @@ static void footprint(void)
     h = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping);
     if (!h || !(v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0)) || !VirtualQuery(v, &mbi, sizeof mbi))
         die("mapping memwrite's section");
-    printf("  %-44s %9lu bytes (%s), for a %u-byte record\n", "section's view",
-           (unsigned long)mbi.RegionSize, mbi.State == MEM_COMMIT ? "committed" : "not committed",
-           24u);
+    printf("  %-44s %9lu bytes (%s), for a 32-byte section\n", "section's view",
+           (unsigned long)mbi.RegionSize, mbi.State == MEM_COMMIT ? "committed" : "not committed");
     UnmapViewOfFile(v);
     CloseHandle(h);
     pmc.cb = sizeof pmc;

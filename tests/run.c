@@ -545,6 +545,15 @@ static void second_writer(const wchar_t *m)
     CHECK(w2.code == 1 && strstr(w2.err.data, "CreateEvent") && !exists(other),
           "memwrite beside a ready event it did not make: exit %d: %s", w2.code, w2.err.data);
     CloseHandle(e);
+    /* Another writer's .alive, with no ready event yet: refused too. */
+    swprintf(other, 300, L"%ls.alive", m);
+    swprintf(ev, MAX_PATH, L"%ls.alive", other);
+    e = CreateMutexW(NULL, FALSE, ev);
+    run(&w2, L"memwrite", L"-m %ls", other);
+    CHECK(w2.code == 1 && strstr(w2.err.data, "CreateMutex") && strstr(w2.err.data, "(error 183)")
+          && !exists(other),
+          "memwrite beside a .alive mutex it did not make: exit %d: %s", w2.code, w2.err.data);
+    CloseHandle(e);
 }
 
 static void stops(const wchar_t *m)
@@ -764,8 +773,10 @@ static void unfake(struct fake *f)
 {
     CloseHandle(f->map);
     CloseHandle(f->sleep);
-    ReleaseMutex(f->alive);
-    CloseHandle(f->alive);
+    if (f->alive) {
+        ReleaseMutex(f->alive);
+        CloseHandle(f->alive);
+    }
     CloseHandle(f->ready);
 }
 
@@ -774,6 +785,7 @@ static void waits_for_ready(const wchar_t *m)
 {
     struct fake f;
     struct proc r;
+    void *v;
     ULONGLONG t0 = GetTickCount64();
 
     fake_section(&f, m, 0, "", 0);
@@ -792,6 +804,20 @@ static void waits_for_ready(const wchar_t *m)
     CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data) && strstr(r.err.data, "not ready"),
           "an event never set: exit %d, \"%s\" %s", r.code, r.out.data, r.err.data);
     CHECK(GetTickCount64() - t0 >= 300, "memread gave up before -w 0.3 ran out");
+    /* A writer that stopped and is gone, its record left: -f prints it. */
+    fake_write(&f, 32, "last", 4);
+    if ((v = MapViewOfFile(f.map, FILE_MAP_WRITE, 0, 0, 32))) {
+        ((LONG *)v)[7] = 1;     /* stopped, at 28 */
+        UnmapViewOfFile(v);
+    }
+    SetEvent(f.ready);
+    ReleaseMutex(f.alive);
+    CloseHandle(f.alive);       /* the last handle: .alive is gone */
+    f.alive = NULL;
+    run(&r, L"memread", L"-f -m %ls", m);
+    CHECK(r.code == 0 && !strcmp(r.out.data, "32\r\nlast\r\n"),
+          "memread -f after the writer stopped and left: exit %d, \"%s\" %s", r.code,
+          r.out.data, r.err.data);
     unfake(&f);
 }
 
@@ -1017,6 +1043,49 @@ static DWORD WINAPI oneshots(void *arg)
     return 0;
 }
 
+struct peeker {
+    const wchar_t *m;
+    volatile LONG stop;
+    long copies;
+    char problem[96];
+};
+
+/* Read memwrite's section in a tight loop, by the README's seqlock rules
+   done right: a record memwrite let through half-written shows here. */
+static DWORD WINAPI peek_loop(void *arg)
+{
+    struct peeker *pk = arg;
+    HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, pk->m);
+    const volatile unsigned char *v = h ? MapViewOfFile(h, FILE_MAP_READ, 0, 0, 32) : NULL;
+    const volatile LONG *seq = v ? (const volatile LONG *)(v + 24) : NULL;
+    unsigned char copy[24];
+    char name[21];
+    LONG before;
+    int32_t id;
+
+    while (v && !pk->stop && !*pk->problem) {
+        before = *seq;
+        MemoryBarrier();
+        for (int i = 0; i < 24; i++)
+            copy[i] = v[i];
+        MemoryBarrier();
+        if ((before & 1) || *seq != before)
+            continue;
+        pk->copies++;
+        memcpy(&id, copy, 4);
+        memcpy(name, copy + 4, 20);
+        name[20] = 0;
+        if (name[0] != 'n' || atol(name + 1) != id)
+            snprintf(pk->problem, sizeof pk->problem, "seq %ld let through ID %ld with name %s",
+                     (long)before, (long)id, name);
+    }
+    if (v)
+        UnmapViewOfFile((const void *)v);
+    if (h)
+        CloseHandle(h);
+    return 0;
+}
+
 #define UPDATES 100000
 #define ROUNDS  20
 
@@ -1039,8 +1108,9 @@ static void stress(const wchar_t *m)
     static struct proc f[3];
     static LONG seen[ROUNDS][3];
     struct oneshots o = {m, 0, 0};
+    struct peeker pk = {m, 0, 0, ""};
     struct proc w;
-    HANDLE t;
+    HANDLE t, tp;
     char *lines = malloc(UPDATES * 16), *p = lines, *round[ROUNDS + 1], got[32], want[32];
 
     for (int i = 1; i <= UPDATES; i++) {
@@ -1056,6 +1126,7 @@ static void stress(const wchar_t *m)
         for (int i = 0; i < 3; i++)
             CHECK(wait_lines(&f[i].out, 2, LIMIT), "follower %d printed nothing", i);
         t = CreateThread(NULL, 0, oneshots, &o, 0, NULL);
+        tp = CreateThread(NULL, 0, peek_loop, &pk, 0, NULL);
         /* In bursts, each followed by a pause in which every follower must
            catch up on its own: the stop would wake a follower that missed
            a wake-up, so each burst's last record is checked before it. */
@@ -1066,11 +1137,15 @@ static void stress(const wchar_t *m)
             for (int i = 0; i < 3; i++)
                 seen[r][i] = f[i].out.lines;
         }
-        o.stop = 1;
+        o.stop = pk.stop = 1;
         WaitForSingleObject(t, INFINITE);
         CloseHandle(t);
+        WaitForSingleObject(tp, INFINITE);
+        CloseHandle(tp);
         close_stdin(&w);
         CHECK(o.runs > 0, "no one-shot memread ran");
+        CHECK(!*pk.problem && pk.copies > 0, "the test's own reader: %s (%ld copies)",
+              *pk.problem ? pk.problem : "no copy", pk.copies);
         for (int i = 0; i < 3; i++) {
             finish(&f[i], 60000);
             CHECK(f[i].code == 0, "follower %d: exit %d: %s", i, f[i].code, f[i].err.data);
@@ -1310,7 +1385,8 @@ static void line_forms(const wchar_t *m)
    unchanged, memwrite going on, and exit 1 at the end. */
 static void bad_lines(const wchar_t *m)
 {
-    static const struct {
+    static char long257[300];   /* an ID, 236 spaces and a 19-byte name */
+    const struct {
         const char *line, *why;
     } t[] = {
         {"2\n", "line 1: no NAME"},
@@ -1325,11 +1401,15 @@ static void bad_lines(const wchar_t *m)
         {"6 \xed\xa0\x80\n", "line 10: it is not UTF-8"},
         {NULL, "line 11: it is longer than any record"},
         {"6 \xe2\x82\n", "line 12: it is not UTF-8"},
+        {long257, "line 13: it is longer than any record"},
     };
     char big[400];
     struct proc w;
     const char *e;
 
+    memset(long257, ' ', 257);
+    memcpy(long257, "15", 2);
+    memcpy(long257 + 257 - 19, "abcdefghijklmnopqrs\n", 21);
     memset(big, 'a', 300);
     strcpy(big + 300, "\n");
     start(&w, L"memwrite", L"-m %ls 1 first", m);
@@ -1340,6 +1420,12 @@ static void bad_lines(const wchar_t *m)
         reads(m, "1\r\nfirst\r\n");
         say(&w, "13 good\n");
         CHECK(shows(m, "13\r\ngood\r\n", 5000), "memwrite stopped taking lines after bad ones");
+        /* The longest line taken is 256 bytes before its line end. */
+        memset(big, ' ', 256);
+        memcpy(big, "14", 2);
+        memcpy(big + 256 - 19, "abcdefghijklmnopqrs\r\n", 22);
+        say(&w, big);
+        CHECK(shows(m, "14\r\nabcdefghijklmnopqrs\r\n", 5000), "a 256-byte line was refused");
     }
     finish(&w, LIMIT);
     CHECK(w.code == 1, "memwrite after bad lines: exit %d", w.code);
