@@ -112,48 +112,55 @@ static void publish(const struct student *rec)
     LeaveCriticalSection(&w.lock);
 }
 
-/* One line "ID NAME" from stdin, without its line end. FALSE to stop. */
-static BOOL update(char *line, size_t len, BOOL overlong, unsigned long number)
+/* Why a line of stdin is not "ID NAME", or NULL with rec filled in. */
+static const wchar_t *parse_line(const char *line, size_t len, struct student *rec)
 {
     wchar_t text[LINE_MAX + 1], *name;
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, line, (int)len,
+                                text, LINE_MAX);
+
+    if (!n)
+        return L"it is not UTF-8";
+    if (wmemchr(text, 0, n))
+        return L"it has a control character";   /* a NUL would cut it short */
+    text[n] = 0;
+    name = text + wcscspn(text, L" \t");
+    if (*name)
+        *name++ = 0;
+    name += wcsspn(name, L" \t");
+    if (!*name)
+        return L"no NAME after the ID";
+    if (!parse_id(text, &rec->id))
+        return L"bad ID: not a whole number from -2147483648 to 2147483647";
+    return set_name(rec->name, name);
+}
+
+/* One line from stdin, without its line end: publish it or refuse it.
+   FALSE to stop. A refusal is counted under the lock, so that none counts
+   after the stop, and reported outside it: a stderr nobody drains may
+   block the report, never the stop. */
+static BOOL update(const char *line, size_t len, BOOL overlong, unsigned long number)
+{
     struct student rec = {0};
-    const wchar_t *why = NULL;
-    int n;
+    const wchar_t *why;
 
     if (!len && !overlong)
         return FALSE;           /* an empty line */
-    if (overlong)
-        why = L"it is longer than any record could be";
-    else if (!(n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, line, (int)len,
-                                       text, LINE_MAX)))
-        why = L"it is not UTF-8";
+    why = overlong ? L"it is longer than any record could be" : parse_line(line, len, &rec);
     if (!why) {
-        text[n] = 0;
-        name = text + wcscspn(text, L" \t");
-        if (*name)
-            *name++ = 0;
-        name += wcsspn(name, L" \t");
-        if (!*name)
-            why = L"no NAME after the ID";
-        else if (!parse_id(text, &rec.id))
-            why = L"bad ID: not a whole number from -2147483648 to 2147483647";
-        else
-            why = set_name(rec.name, name);
-    }
-    if (why) {
-        EnterCriticalSection(&w.lock);  /* none counted after the stop */
-        warn(L"line %lu: %ls", number, why);
-        w.bad_lines++;
-        LeaveCriticalSection(&w.lock);
-    } else {
         publish(&rec);
+        return TRUE;
     }
+    EnterCriticalSection(&w.lock);
+    w.bad_lines++;
+    LeaveCriticalSection(&w.lock);
+    warn(L"line %lu: %ls", number, why);
     return TRUE;
 }
 
 /* Split what stdin gives into lines, in blocks of any size. */
 struct lines {
-    char line[LINE_MAX + 1];    /* room for a '\r' after the longest line */
+    char line[3 + LINE_MAX + 1];    /* room for a BOM and a '\r' around the longest line */
     size_t len;
     BOOL overlong;
     unsigned long number;
@@ -163,19 +170,16 @@ static BOOL end_line(struct lines *l)
 {
     size_t len = l->len;
     char *s = l->line;
+    BOOL overlong = l->overlong;
 
     l->number++;
-    if (len && s[len - 1] == '\r')
-        len--;
-    if (len > LINE_MAX)
-        l->overlong = TRUE;
+    l->len = 0;
+    l->overlong = FALSE;
     if (l->number == 1 && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
         s += 3, len -= 3;       /* a byte order mark */
-    l->len = 0;
-    if (!update(s, len, l->overlong, l->number))
-        return FALSE;
-    l->overlong = FALSE;
-    return TRUE;
+    if (len && s[len - 1] == '\r')
+        len--;
+    return update(s, len, overlong || len > LINE_MAX, l->number);
 }
 
 static BOOL feed(struct lines *l, const char *buf, size_t n)
