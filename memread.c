@@ -5,6 +5,9 @@
 #define POLL_MS  50             /* how often to look for another program's section */
 #define STUCK_MS 1000           /* how long a record may stay half-written */
 
+static wchar_t cut[48];
+static const wchar_t *shown;    /* the mapping's name in messages, cut to 40 */
+
 static const wchar_t help[] =
     L"usage: memread [-f] [-m MAPPING] [-w SECONDS]\n"
     L"Print the ID and the name of the student record shared in MAPPING.\n"
@@ -57,51 +60,73 @@ static BOOL has_writer(const wchar_t *mapping)
     return h != NULL;
 }
 
-/* Open the section once a record is in it, waiting until the deadline:
-   memwrite's when it sets its ready event, which wakes us at once; another
-   program's, with no memwrite beside it, as soon as it is found. *ours
-   tells which. */
-static HANDLE open_section(const wchar_t *mapping, ULONGLONG deadline, BOOL *ours)
+/* One look for MAPPING's section: a view of it once a record is in it,
+   and its handle in *map (which keeps its name), or NULL with the reason
+   in *err (ERROR_FILE_NOT_FOUND, ERROR_NOT_READY: not yet) and the call
+   that failed in *call. It is memwrite's (*ours: a record and a seqlock) if
+   .ready was set or .alive exists, else another program's (the record
+   alone). memwrite's holds a record once seq is not 0: .ready only wakes
+   us, since a memwrite that stopped may have left it set. */
+static const void *look(const wchar_t *mapping, BOOL ready, BOOL *ours, HANDLE *map,
+                        DWORD *err, const wchar_t **call)
 {
+    const struct shared *s;
+
+    *call = L"OpenFileMapping";
+    if (!(*map = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping))) {
+        *err = GetLastError();
+        return NULL;
+    }
+    *ours = ready || has_writer(mapping);
+    s = MapViewOfFile(*map, FILE_MAP_READ, 0, 0, *ours ? sizeof *s : sizeof s->rec);
+    *err = s ? ERROR_NOT_READY : GetLastError();
+    *call = L"MapViewOfFile";
+    if (s && (!*ours || *(volatile LONG *)&s->seq))
+        return s;
+    if (s)
+        UnmapViewOfFile(s);
+    CloseHandle(*map);
+    return NULL;
+}
+
+/* A view of MAPPING's section once a record is in it, waiting until the
+   deadline: memwrite's .ready wakes us as it is set; another program's
+   section is looked for every POLL_MS. */
+static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *ours,
+                             HANDLE *map)
+{
+    const wchar_t *call = L"CreateEvent";
     wchar_t name[MAX_PATH];
-    HANDLE ready, map;
-    BOOL early;
+    const void *view = NULL;
     DWORD r, err;
+    HANDLE ready;
 
     object_name(name, mapping, READY);
     /* memwrite's ready event, or a new one to wait on until memwrite comes */
     if (!(ready = CreateEventExW(NULL, name, CREATE_EVENT_MANUAL_RESET, SYNCHRONIZE))) {
-        fail(L"CreateEvent", name, GetLastError(), NULL);
+        fail(call, name, GetLastError(), NULL);
         return NULL;
     }
-    for (;;) {
+    do {
         if ((r = WaitForSingleObject(ready, min(POLL_MS, left_until(deadline)))) == WAIT_FAILED) {
             fail(L"WaitForSingleObject", name, GetLastError(), NULL);
-            CloseHandle(ready);
-            return NULL;
+            break;
         }
-        map = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping);
-        err = GetLastError();
-        *ours = r == WAIT_OBJECT_0;
-        early = map && !*ours && has_writer(mapping);   /* memwrite's, not ready */
-        if (!early && (map || *ours || err != ERROR_FILE_NOT_FOUND))
+        if ((view = look(mapping, r == WAIT_OBJECT_0, ours, map, &err, &call)) != NULL)
             break;
-        if (!left_until(deadline))
-            break;
-        if (map)
-            CloseHandle(map);
-    }
+        if (r == WAIT_OBJECT_0)
+            Sleep(min(POLL_MS / 5, left_until(deadline)));  /* set, but by a writer gone */
+    } while ((err == ERROR_FILE_NOT_FOUND || err == ERROR_NOT_READY) && left_until(deadline));
     CloseHandle(ready);
-    if (!map)
-        fail(L"OpenFileMapping", mapping, err, err == ERROR_FILE_NOT_FOUND
-             ? L"is memwrite running, and with the same -m?" : NULL);
-    if (map && early) {
+    if (view || r == WAIT_FAILED)
+        return view;
+    if (err == ERROR_NOT_READY)
         warn(L"\"%ls\": the record is not ready: its writer has not finished; "
-             L"a longer -w may help", mapping);
-        CloseHandle(map);
-        map = NULL;
-    }
-    return map;
+             L"a longer -w may help", shown);
+    else
+        fail(call, mapping, err, err == ERROR_FILE_NOT_FOUND
+             ? L"is memwrite running, and with the same -m?" : NULL);
+    return NULL;
 }
 
 /* The seqlock's read side: copy a whole version of memwrite's record and
@@ -183,13 +208,13 @@ static void render(const char *name, size_t n, wchar_t *out)
 
 /* Print the record as two lines, ID then name; EXIT_FAIL if it is bad or
    stdout fails. */
-static int print_record(const wchar_t *mapping, const struct student *rec)
+static int print_record(const struct student *rec)
 {
     const char *nul = memchr(rec->name, 0, sizeof rec->name);
     wchar_t text[6 * sizeof rec->name + 32];
 
     if (!nul || nul == rec->name) {
-        warn(L"\"%ls\": bad record: %ls", mapping,
+        warn(L"\"%ls\": bad record: %ls", shown,
              nul ? L"the name is empty" : L"the name has no NUL in its 20 bytes");
         return EXIT_FAIL;
     }
@@ -203,19 +228,21 @@ static int print_record(const wchar_t *mapping, const struct student *rec)
     return EXIT_OK;
 }
 
-static void stuck(const wchar_t *mapping)
+static void stuck(void)
 {
     warn(L"\"%ls\": the record stays half-written: its writer died mid-write, "
-         L"or is not memwrite", mapping);
+         L"or is not memwrite", shown);
 }
 
 static HANDLE interrupted;      /* set by Ctrl+C or Ctrl+Break while following */
+static volatile LONG stopping;  /* the same, for a follower that has no need to wait */
 
 static BOOL WINAPI on_ctrl(DWORD type)
 {
     if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
         return FALSE;
     warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
+    InterlockedExchange(&stopping, 1);
     SetEvent(interrupted);
     return TRUE;
 }
@@ -227,31 +254,57 @@ struct follower {
     LONG slot;
 };
 
-/* Open them, take a free slot and make its event; if one cannot be had,
-   FALSE with its name in name. */
-static BOOL open_follower(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
+/* Has process pid ended? Only then may its slot be taken. */
+static BOOL gone(LONG pid)
 {
-    LONG me = (LONG)GetCurrentProcessId(), used;
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    BOOL ended;
 
+    if (!h)
+        return GetLastError() == ERROR_INVALID_PARAMETER;  /* no such process */
+    ended = WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
+    CloseHandle(h);
+    return ended;
+}
+
+/* Take a slot in .sleep, free or left by a follower that ended, and make
+   its event; a slot whose event's name another object holds is passed
+   over. 0, or an error with the name it concerns in name. */
+static DWORD take_slot(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
+{
+    LONG me = (LONG)GetCurrentProcessId(), pid;
+    DWORD err = ERROR_TOO_MANY_SEMAPHORES;  /* no better word for "all taken" */
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (LONG i = 0; i < SLOTS; i++) {
+            pid = *(volatile LONG *)&f->sleep->slot[i].pid;
+            if ((pid && (pass == 0 || !gone(pid)))
+                || InterlockedCompareExchange(&f->sleep->slot[i].pid, me, pid) != pid)
+                continue;
+            slot_name(name, mapping, i);
+            if ((f->wake = CreateEventW(NULL, FALSE, FALSE, name)) != NULL) { /* auto-reset */
+                f->slot = i;
+                return 0;
+            }
+            err = GetLastError();
+            InterlockedExchange(&f->sleep->slot[i].pid, 0);
+        }
+    }
+    return err;
+}
+
+/* Open them and take a slot: 0, or an error with its object's name. */
+static DWORD open_follower(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
+{
+    f->slot = SLOTS;            /* none yet */
     object_name(name, mapping, ALIVE);
     if (!(f->alive = OpenMutexW(SYNCHRONIZE, FALSE, name)))
-        return FALSE;
+        return GetLastError();
     object_name(name, mapping, SLEEP);
     if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE, FALSE, name))
         || !(f->sleep = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *f->sleep)))
-        return FALSE;
-    for (f->slot = 0; f->slot < SLOTS; f->slot++)
-        if (!InterlockedCompareExchange(&f->sleep->slot[f->slot].pid, me, 0))
-            break;
-    if (f->slot == SLOTS) {
-        SetLastError(ERROR_TOO_MANY_SEMAPHORES);    /* no better word for "all taken" */
-        return FALSE;
-    }
-    while ((used = *(volatile LONG *)&f->sleep->used) <= f->slot)
-        InterlockedCompareExchange(&f->sleep->used, f->slot + 1, used);
-    slot_name(name, mapping, f->slot);
-    f->wake = CreateEventW(NULL, FALSE, FALSE, name);   /* auto-reset, not set */
-    return f->wake != NULL;
+        return GetLastError();
+    return take_slot(mapping, f, name);
 }
 
 static void close_follower(struct follower *f)
@@ -270,17 +323,26 @@ static void close_follower(struct follower *f)
         CloseHandle(f->alive);
 }
 
+/* Ask memwrite to wake us after its next publish, then look once more:
+   TRUE if there is nothing new, so that we may sleep. A publish either
+   comes after the ask, and its wake-up sets our event, or before the look,
+   which sees it. */
+static BOOL ask(struct follower *f, const struct shared *s, LONG printed)
+{
+    InterlockedExchange(&f->sleep->slot[f->slot].asked, 1);
+    InterlockedExchange(&f->sleep->asking, 1);
+    /* Ask, then look: both flags are visible before seq is read again. */
+    MemoryBarrier();
+    return *(const volatile LONG *)&s->seq == printed && !*(const volatile LONG *)&s->stopped;
+}
+
 /* memread -f: print each newer version until memwrite stops, sleeping in
-   between. To sleep, a follower sets asked in its slot, looks at seq one
-   last time, and waits on its own event; after each publish memwrite sets
-   the event of each follower that asked. A publish either comes after the
-   follower asked, and wakes it, or before its last look, which sees it, so
-   no wake-up is lost; and an event belongs to one follower, so no other
-   can take its wake-up. An event set for a follower that then did not
-   wait makes one extra turn of the loop, no more. */
+   between on an event of our own, which no other follower can take. An
+   event set for a follower that then did not wait makes one extra turn of
+   the loop, no more. */
 static int follow(const wchar_t *mapping, const struct shared *s)
 {
-    const volatile LONG *seq_now = &s->seq, *stopped_now = &s->stopped;
+    const volatile LONG *stopped_now = &s->stopped;
     struct follower f = {0};
     wchar_t name[MAX_PATH];
     struct student rec;
@@ -288,7 +350,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     BOOL stopped;
     HANDLE h[3];
     int rc = EXIT_FAIL;
-    DWORD r;
+    DWORD r, err;
 
     if (!(interrupted = CreateEventW(NULL, TRUE, FALSE, NULL))      /* manual reset, not set */
         || !SetConsoleCtrlHandler(on_ctrl, TRUE)) {
@@ -296,26 +358,29 @@ static int follow(const wchar_t *mapping, const struct shared *s)
         return EXIT_FAIL;
     }
     /* Once memwrite has stopped, the objects may be gone: the record is all. */
-    if (!open_follower(mapping, &f, name) && !*stopped_now) {
-        fail(L"following", name, GetLastError(), NULL);
+    if ((err = open_follower(mapping, &f, name)) && !*stopped_now) {
+        if (err == ERROR_TOO_MANY_SEMAPHORES)
+            warn(L"\"%ls\": %d followers already follow this memwrite", shown, SLOTS);
+        else
+            fail(L"following", name, err, NULL);
         close_follower(&f);
         CloseHandle(interrupted);
         return EXIT_FAIL;
     }
-    h[0] = f.wake;
+    h[0] = interrupted;
     h[1] = f.alive;
-    h[2] = interrupted;
-    for (;;) {
+    h[2] = f.wake;
+    while (!stopping) {
         stopped = *stopped_now;
         /* Read the stop flag before the record: memwrite sets it after its
            last record, so a stop seen here means that record is the last. */
         MemoryBarrier();
         if (!snapshot(s, &rec, &seq)) {
-            stuck(mapping);
+            stuck();
             break;
         }
         if (seq != printed) {
-            if (print_record(mapping, &rec) != EXIT_OK)
+            if (print_record(&rec) != EXIT_OK)
                 break;
             printed = seq;
         }
@@ -323,26 +388,22 @@ static int follow(const wchar_t *mapping, const struct shared *s)
             rc = EXIT_OK;
             break;
         }
-        InterlockedExchange(&f.sleep->slot[f.slot].asked, 1);
-        /* Ask, then look: the request is visible before seq is read again. */
-        MemoryBarrier();
-        if (*seq_now != printed || *stopped_now)
+        if (!ask(&f, s, printed))
             continue;
         r = WaitForMultipleObjects(3, h, FALSE, INFINITE);
-        if (r == WAIT_OBJECT_0 + 2) {
-            rc = EXIT_OK;       /* Ctrl+C */
-            break;
-        } else if (r == WAIT_OBJECT_0 + 1 || r == WAIT_ABANDONED_0 + 1) {
+        if (r == WAIT_OBJECT_0 + 1 || r == WAIT_ABANDONED_0 + 1) {
             ReleaseMutex(f.alive);      /* memwrite is gone: pass it on */
             if (!*stopped_now) {
-                warn(L"\"%ls\": memwrite ended without stopping: killed or crashed", mapping);
+                warn(L"\"%ls\": memwrite ended without stopping: killed or crashed", shown);
                 break;
             }
-        } else if (r != WAIT_OBJECT_0) {
+        } else if (r != WAIT_OBJECT_0 && r != WAIT_OBJECT_0 + 2) {
             fail(L"WaitForMultipleObjects", mapping, GetLastError(), NULL);
             break;
         }
     }
+    if (stopping)
+        rc = EXIT_OK;           /* Ctrl+C */
     CloseHandle(interrupted);
     close_follower(&f);
     return rc;
@@ -353,28 +414,24 @@ static int read_record(const wchar_t *mapping, ULONGLONG deadline, BOOL followin
 {
     const struct shared *view;
     struct student rec;
-    BOOL ours;
     HANDLE map;
+    BOOL ours;
     LONG seq;
     int rc = EXIT_FAIL;
 
-    if (!(map = open_section(mapping, deadline, &ours)))
+    if (!(view = open_view(mapping, deadline, &ours, &map)))
         return EXIT_FAIL;
-    /* Another program's section may hold the record alone: map only that. */
-    if (!(view = MapViewOfFile(map, FILE_MAP_READ, 0, 0, ours ? sizeof *view : sizeof rec)))
-        fail(L"MapViewOfFile", mapping, GetLastError(), NULL);
-    else if (following && !ours)
-        warn(L"\"%ls\": no memwrite shares this section: there is nothing to follow", mapping);
+    if (following && !ours)
+        warn(L"\"%ls\": no memwrite shares this section: there is nothing to follow", shown);
     else if (following)
         rc = follow(mapping, view);
     else if (!ours)
-        rc = print_record(mapping, memcpy(&rec, view, sizeof rec));
+        rc = print_record(memcpy(&rec, view, sizeof rec));
     else if (!snapshot(view, &rec, &seq))
-        stuck(mapping);
+        stuck();
     else
-        rc = print_record(mapping, &rec);
-    if (view)
-        UnmapViewOfFile(view);
+        rc = print_record(&rec);
+    UnmapViewOfFile(view);
     CloseHandle(map);
     return rc;
 }
@@ -410,5 +467,6 @@ int wmain(int argc, wchar_t **argv)
     }
     if ((why = bad_mapping(mapping)) != NULL)
         return usage_error(L"bad MAPPING \"%ls\": %ls", mapping, why);
+    shown = clip(mapping, cut);
     return read_record(mapping, GetTickCount64() + wait_ms, following);
 }

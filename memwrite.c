@@ -20,13 +20,21 @@ static const wchar_t help[] =
 /* What memwrite holds while it shares, released in reverse order. */
 struct writer {
     const wchar_t *mapping;
-    HANDLE ready, alive, sleep_map, map;
+    HANDLE alive, ready, sleep_map, map;
     struct sleepers *sleep;
-    HANDLE wake[SLOTS];         /* the followers' events, opened when first needed */
     struct shared *view;
     CRITICAL_SECTION lock;      /* one publish at a time, and none after the stop */
     HANDLE stop;                /* set by end of input, an empty line or Ctrl+C */
+    HANDLE kick;                /* auto-reset: the waker has a scan to make */
+    LONG due;                   /* 1 from a kick until the waker's scan begins */
+    struct {
+        LONG pid;               /* the follower it was opened for, or 0 */
+        HANDLE event;           /* NULL if it could not be opened */
+    } wake[SLOTS];              /* the waker's alone */
+    LONG ctrl;                  /* 1 once Ctrl+C or Ctrl+Break has come */
+    HANDLE said;                /* set once the handler has said so */
     unsigned long bad_lines;
+    DWORD read_error;           /* why stdin could not be read, or 0 */
 };
 
 static struct writer w;
@@ -72,43 +80,74 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     return NULL;
 }
 
-/* Wake each follower that asked to be woken, by its own event. */
-static void wake_followers(void)
+/* The event of the follower in slot i: opened once for each follower, so
+   that a slot whose event cannot be opened costs one try, not one a scan. */
+static HANDLE follower_event(LONG i, LONG pid)
 {
-    LONG used = min(*(volatile LONG *)&w.sleep->used, SLOTS);
     wchar_t name[MAX_PATH];
 
-    for (LONG i = 0; i < used; i++) {
-        if (!*(volatile LONG *)&w.sleep->slot[i].asked
-            || !InterlockedExchange(&w.sleep->slot[i].asked, 0))
-            continue;
-        if (!w.wake[i]) {
-            slot_name(name, w.mapping, i);
-            w.wake[i] = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
-        }
-        if (w.wake[i])
-            SetEvent(w.wake[i]);
+    if (w.wake[i].pid != pid) {
+        if (w.wake[i].event)
+            CloseHandle(w.wake[i].event);
+        slot_name(name, w.mapping, i);
+        w.wake[i].event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+        w.wake[i].pid = pid;
     }
+    return w.wake[i].event;
 }
 
-/* The seqlock's write side, then the wake-up. Windows documents each
-   Interlocked call as a full barrier; clang before version 21 builds
-   InterlockedIncrement for ARM64 with release order only, so the fences
-   say what is needed outright. */
+/* The waker: a thread that, for each kick, sets the event of every follower
+   that asked, so that publishing never waits on followers. Kicks that come
+   while it is busy merge into one more scan. .sleep is any follower's to
+   write: each field is read once, and none is an index or a size. */
+static DWORD WINAPI waker(void *unused)
+{
+    HANDLE h[2] = {w.kick, w.stop};
+    volatile LONG *asked;
+    LONG pid;
+    HANDLE e;
+
+    (void)unused;
+    while (WaitForMultipleObjects(2, h, FALSE, INFINITE) == WAIT_OBJECT_0) {
+        InterlockedExchange(&w.due, 0);
+        InterlockedExchange(&w.sleep->asking, 0);
+        /* Full barriers: a publish after these resets kicks again, and the
+           scan below reads every flag set before them. */
+        for (LONG i = 0; i < SLOTS; i++) {
+            asked = &w.sleep->slot[i].asked;
+            if (!*asked || !InterlockedExchange(asked, 0))
+                continue;
+            pid = *(volatile LONG *)&w.sleep->slot[i].pid;
+            if (pid && (e = follower_event(i, pid)) != NULL)
+                SetEvent(e);
+        }
+    }
+    return 0;
+}
+
+/* The seqlock's write side, then a kick for the waker if a follower asked.
+   The fences, not the Interlocked calls, give the order on ARM64: clang
+   builds them there as ldaxr/stlxr loops, and a store-release keeps what
+   comes before it before it, but lets what follows (the record's stores,
+   the load of asking) be seen first. */
 static void publish(const struct student *rec)
 {
+    LONG odd;
+
     EnterCriticalSection(&w.lock);
-    InterlockedIncrement(&w.view->seq);
+    odd = InterlockedIncrement(&w.view->seq);
     /* seq is odd before any byte of rec changes. */
     MemoryBarrier();
     memcpy(&w.view->rec, rec, sizeof *rec);
     /* Every byte of rec is written before seq is even again. */
     MemoryBarrier();
-    InterlockedIncrement(&w.view->seq);
-    /* The even seq is visible before we read who asked to be woken: a
-       follower that asks later sees it in its last look. */
+    /* 0 means "no record yet": after 2^31 publishes seq skips it. */
+    InterlockedExchange(&w.view->seq, odd == -1 ? 2 : (LONG)((ULONG)odd + 1));
+    /* The even seq is visible before asking is read: a follower that asks
+       later sees it in its last look. */
     MemoryBarrier();
-    wake_followers();
+    if (*(volatile LONG *)&w.sleep->asking && !InterlockedExchange(&w.due, 1))
+        SetEvent(w.kick);
     LeaveCriticalSection(&w.lock);
 }
 
@@ -210,13 +249,16 @@ static DWORD WINAPI read_updates(void *unused)
 
     (void)unused;
     while (more) {
-        if (console) {
-            if (!ReadConsoleW(in, typed, 4096, &n, NULL) || !n)
-                break;
-            n = WideCharToMultiByte(CP_UTF8, 0, typed, n, buf, sizeof buf, NULL, NULL);
-        } else if (!ReadFile(in, buf, sizeof buf, &n, NULL) || !n) {
+        if (console ? !ReadConsoleW(in, typed, 4096, &n, NULL)
+                    : !ReadFile(in, buf, sizeof buf, &n, NULL)) {
+            if (GetLastError() != ERROR_BROKEN_PIPE)    /* a pipe's end of input */
+                w.read_error = GetLastError();
             break;
         }
+        if (!n)
+            break;
+        if (console)
+            n = WideCharToMultiByte(CP_UTF8, 0, typed, n, buf, sizeof buf, NULL, NULL);
         more = feed(&l, buf, n);
     }
     if (more && (l.len || l.overlong))
@@ -225,25 +267,47 @@ static DWORD WINAPI read_updates(void *unused)
     return 0;
 }
 
+/* The stop comes before the message: a stderr nobody drains may hold up
+   the message, never the stop. */
 static BOOL WINAPI on_ctrl(DWORD type)
 {
-    if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT)
-        warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
-    SetEvent(w.stop);
-    if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
+    if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT) {
+        SetEvent(w.stop);
         Sleep(INFINITE);        /* the console is closing: let main clean up */
+    }
+    InterlockedExchange(&w.ctrl, 1);
+    SetEvent(w.stop);
+    warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
+    SetEvent(w.said);
     return TRUE;
 }
 
+/* Is MAPPING a section that a memwrite stopped, still open elsewhere? */
+static BOOL left_open(const wchar_t *mapping)
+{
+    HANDLE map = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping);
+    const struct shared *s = map ? MapViewOfFile(map, FILE_MAP_READ, 0, 0, sizeof *s) : NULL;
+    BOOL stopped = s && *(volatile LONG *)&s->stopped == 1;
+
+    if (s)
+        UnmapViewOfFile(s);
+    if (map)
+        CloseHandle(map);
+    return stopped;
+}
+
 /* Check a named object just made, with err the error its call left: one
-   that existed already is another writer's. NULL, with a message, if bad. */
+   that existed already is another program's. NULL, with a message, if bad. */
 static HANDLE made(HANDLE h, DWORD err, const wchar_t *call, const wchar_t *name)
 {
     const wchar_t *hint = NULL;
 
     if (h && err != ERROR_ALREADY_EXISTS)
         return h;
-    if (h)
+    if (h && left_open(w.mapping))
+        hint = L"a stopped memwrite's section is still open in another process: "
+               L"end its readers or use another -m";
+    else if (h)
         hint = L"another program shares this mapping: stop it or use another -m";
     else if (err == ERROR_ACCESS_DENIED && !wcsncmp(name, L"Global\\", 7))
         hint = L"Global\\ needs SeCreateGlobalPrivilege: run as administrator";
@@ -253,24 +317,38 @@ static HANDLE made(HANDLE h, DWORD err, const wchar_t *call, const wchar_t *name
     return NULL;
 }
 
-/* Make the section and the objects beside it. Each exists before the
+/* Make the section and the objects beside it. .alive comes first: while
+   this thread owns it, no other memwrite runs. Each exists before the
    section, so that a reader that finds the section finds them too. */
 static BOOL make_objects(const wchar_t *mapping)
 {
     wchar_t name[MAX_PATH];
     DWORD err;
 
+    object_name(name, mapping, ALIVE);
+    w.alive = CreateMutexW(NULL, TRUE, name);           /* owned by this thread */
+    err = GetLastError();
+    /* One that exists but is free is held open by a reader, or by followers
+       of a memwrite that is gone: take it. A running memwrite owns its own. */
+    if (w.alive && err == ERROR_ALREADY_EXISTS) {
+        DWORD r = WaitForSingleObject(w.alive, 0);
+
+        if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED)
+            err = 0;
+    }
+    if (!(w.alive = made(w.alive, err, L"CreateMutex", name)))
+        return FALSE;
     object_name(name, mapping, READY);
     w.ready = CreateEventW(NULL, TRUE, FALSE, name);    /* manual reset, not set */
     err = GetLastError();
-    if (w.ready && err == ERROR_ALREADY_EXISTS && WaitForSingleObject(w.ready, 0) == WAIT_TIMEOUT)
-        err = 0;                /* a reader made it to wait on; a set one is a writer's */
-    if (!(w.ready = made(w.ready, err, L"CreateEvent", name)))
+    /* One that exists is a waiting reader's, or was left set by a memwrite
+       that stopped: readers trust the section's seq, not .ready, so take it. */
+    if (!(w.ready = made(w.ready, err == ERROR_ALREADY_EXISTS ? 0 : err, L"CreateEvent", name)))
         return FALSE;
-    object_name(name, mapping, ALIVE);
-    w.alive = CreateMutexW(NULL, TRUE, name);           /* owned by this thread */
-    if (!(w.alive = made(w.alive, GetLastError(), L"CreateMutex", name)))
+    if (err == ERROR_ALREADY_EXISTS && !ResetEvent(w.ready)) {
+        fail(L"ResetEvent", name, GetLastError(), NULL);
         return FALSE;
+    }
     object_name(name, mapping, SLEEP);
     w.sleep_map = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
                                      sizeof *w.sleep, name);
@@ -307,49 +385,62 @@ static void release(void)
     if (w.map)
         CloseHandle(w.map);
     for (int i = SLOTS - 1; i >= 0; i--)
-        if (w.wake[i])
-            CloseHandle(w.wake[i]);
+        if (w.wake[i].event)
+            CloseHandle(w.wake[i].event);
     if (w.sleep)
         UnmapViewOfFile(w.sleep);
     if (w.sleep_map)
         CloseHandle(w.sleep_map);
-    if (w.alive)
-        CloseHandle(w.alive);
     if (w.ready)
         CloseHandle(w.ready);
+    if (w.alive)
+        CloseHandle(w.alive);
 }
 
+/* Share the first record, publish the lines of stdin, and stop cleanly. */
 static int share(const wchar_t *mapping, const struct student *rec, const wchar_t *name)
 {
-    HANDLE thread = NULL;
+    HANDLE reader = NULL, wakes = NULL;
     int rc = EXIT_FAIL;
 
-    /* The stop event, the Ctrl+C handler and the stdin thread come first:
-       from the moment the record is shared, any of them may end it. */
+    /* The events, the Ctrl+C handler and both threads come first: from the
+       moment the record is shared, any of them may be needed. */
     w.mapping = mapping;
     InitializeCriticalSection(&w.lock);
-    if (!(w.stop = CreateEventW(NULL, TRUE, FALSE, NULL)) /* manual reset, not set */
+    if (!(w.stop = CreateEventW(NULL, TRUE, FALSE, NULL))   /* manual reset, not set */
+        || !(w.said = CreateEventW(NULL, TRUE, FALSE, NULL))
+        || !(w.kick = CreateEventW(NULL, FALSE, FALSE, NULL))   /* auto-reset */
         || !SetConsoleCtrlHandler(on_ctrl, TRUE)
-        || !(thread = CreateThread(NULL, 0, read_updates, NULL, CREATE_SUSPENDED, NULL))) {
+        || !(reader = CreateThread(NULL, 0, read_updates, NULL, CREATE_SUSPENDED, NULL))
+        || !(wakes = CreateThread(NULL, 0, waker, NULL, CREATE_SUSPENDED, NULL))) {
         fail(L"waiting for", L"stdin", GetLastError(), NULL);
         return EXIT_FAIL;
     }
     if (make_objects(mapping)) {
+        ResumeThread(wakes);
         publish(rec);
         if (!SetEvent(w.ready)) {
             fail(L"SetEvent", mapping, GetLastError(), NULL);
         } else {
             warn(L"sharing %ld \"%ls\" as \"%ls\"; \"ID NAME\" lines update it, "
                  L"an empty line stops", (long)rec->id, name, mapping);
-            ResumeThread(thread);
+            ResumeThread(reader);
             WaitForSingleObject(w.stop, INFINITE);
             rc = EXIT_OK;
         }
         stop_sharing();
-        if (w.bad_lines)
+        SetEvent(w.stop);                       /* if it was not already */
+        WaitForSingleObject(wakes, INFINITE);   /* before .sleep goes */
+        if (w.read_error)
+            fail(L"reading", L"stdin", w.read_error, NULL);
+        if (w.bad_lines || w.read_error)
             rc = EXIT_FAIL;
+    } else if (w.alive) {
+        ReleaseMutex(w.alive);                  /* not abandoned: no memwrite died */
     }
     release();
+    if (w.ctrl)
+        WaitForSingleObject(w.said, 1000);      /* its message, unless stderr is stuck */
     return rc;
 }
 

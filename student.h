@@ -41,7 +41,8 @@ _Static_assert(offsetof(struct shared, seq) == 24, "seq follows the record");
    MAPPING.sleep  section memwrite makes for the followers: a slot each,
                   theirs to write, so the record's section stays read-only;
    MAPPING.wN     the auto-reset event of the follower in slot N, made by
-                  it; memwrite sets it if the follower asked to be woken. */
+                  it; memwrite sets it if the follower asked to be woken.
+   Any follower can write all of .sleep: memwrite trusts none of it. */
 #define READY L".ready"
 #define ALIVE L".alive"
 #define SLEEP L".sleep"
@@ -50,10 +51,10 @@ _Static_assert(offsetof(struct shared, seq) == 24, "seq follows the record");
 #define SLOTS 1000              /* followers of one memwrite at once */
 
 struct sleepers {
-    LONG used;                  /* slots taken so far: memwrite looks at these */
+    LONG asking;                /* 1: a follower asked since memwrite last looked */
     struct {
         LONG pid;               /* the follower's, or 0: free */
-        LONG asked;             /* 1: wake me at the next publish */
+        LONG asked;             /* 1: wake me after the next publish */
     } slot[SLOTS];
 };
 
@@ -184,7 +185,7 @@ static int usage_error(const wchar_t *fmt, const wchar_t *arg, const wchar_t *wh
 static void fail(const wchar_t *call, const wchar_t *name, DWORD err,
                  const wchar_t *hint)
 {
-    wchar_t msg[512];
+    wchar_t msg[512], cut[48];
     size_t len;
 
     if (!FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
@@ -195,7 +196,7 @@ static void fail(const wchar_t *call, const wchar_t *name, DWORD err,
         msg[len - 1] = 0;
     if (!hint && err == ERROR_INVALID_HANDLE)
         hint = L"the name is taken by an object of another kind: use another -m";
-    warn(L"%ls \"%ls\": %ls (error %lu)%ls%ls", call, name, msg, err,
+    warn(L"%ls \"%ls\": %ls (error %lu)%ls%ls", call, clip(name, cut), msg, err,
          hint ? L"; " : L"", hint ? hint : L"");
 }
 
