@@ -86,7 +86,11 @@ enum {
     CONSOLE_OUT = 8,            /* its stdout is our console */
     CONSOLE_IN = 16,            /* its stdin is our console */
     NEW_GROUP = 32,             /* a process group of its own: Ctrl+C passes it by */
+    ERR_STUCK = 64,             /* nobody reads its stderr, but the pipe stays open */
+    GIVEN_IN = 128,             /* its stdin is given_stdin */
 };
+
+static HANDLE given_stdin;      /* for GIVEN_IN: inheritable */
 
 /* Start PROG.exe from dir (or PROG.exe, if it is a full path) with
    arguments, and pipes for its standard handles unless flags say otherwise. */
@@ -111,7 +115,8 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     SetHandleInformation(p->err.pipe, HANDLE_FLAG_INHERIT, 0);
     si.cb = sizeof si;
     si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdInput = flags & CONSOLE_IN ? GetStdHandle(STD_INPUT_HANDLE) : in;
+    si.hStdInput = flags & CONSOLE_IN ? GetStdHandle(STD_INPUT_HANDLE)
+                   : flags & GIVEN_IN ? given_stdin : in;
     si.hStdOutput = flags & NO_STDOUT ? NULL
                     : flags & CONSOLE_OUT ? GetStdHandle(STD_OUTPUT_HANDLE) : out;
     si.hStdError = err;
@@ -147,7 +152,8 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     } else {
         p->out.thread = CreateThread(NULL, 0, drain, &p->out, 0, NULL);
     }
-    p->err.thread = CreateThread(NULL, 0, drain, &p->err, 0, NULL);
+    if (!(flags & ERR_STUCK))
+        p->err.thread = CreateThread(NULL, 0, drain, &p->err, 0, NULL);
     return ok;
 }
 
@@ -508,6 +514,17 @@ static void no_writer(const wchar_t *m)
     ms = GetTickCount64() - t0;
     CHECK(r.code == 1 && strstr(r.err.data, ". (error 2)"), "-w 0.5: exit %d: %s",
           r.code, r.err.data);
+    /* A failed call's message cuts a long name to 40 characters. */
+    {
+        wchar_t longname[254];
+
+        wmemset(longname, L'x', 253);
+        longname[253] = 0;
+        run(&r, L"memread", L"-m %ls", longname);
+        CHECK(r.code == 1 && one_line(r.err.data) && strlen(r.err.data) < 200
+              && strstr(r.err.data, "xxx...\": "), "a 253-character name: exit %d: %s",
+              r.code, r.err.data);
+    }
     CHECK(ms >= 500 && ms < 1500, "memread -w 0.5 took %llu ms", ms);
 }
 
@@ -537,18 +554,10 @@ static void second_writer(const wchar_t *m)
     CHECK(peek(other, after, 24) && !memcmp(bytes, after, 24),
           "memwrite changed another program's section");
     CloseHandle(h);
-    /* A ready event someone left behind, set: a reader would trust it. */
-    swprintf(other, 300, L"%ls.event", m);
-    ready_name(ev, other);
-    e = CreateEventW(NULL, TRUE, TRUE, ev);
-    run(&w2, L"memwrite", L"-m %ls", other);
-    CHECK(w2.code == 1 && strstr(w2.err.data, "CreateEvent") && !exists(other),
-          "memwrite beside a ready event it did not make: exit %d: %s", w2.code, w2.err.data);
-    CloseHandle(e);
-    /* Another writer's .alive, with no ready event yet: refused too. */
+    /* Another writer's .alive, owned, with no ready event yet: refused too. */
     swprintf(other, 300, L"%ls.alive", m);
     swprintf(ev, MAX_PATH, L"%ls.alive", other);
-    e = CreateMutexW(NULL, FALSE, ev);
+    e = CreateMutexW(NULL, TRUE, ev);
     run(&w2, L"memwrite", L"-m %ls", other);
     CHECK(w2.code == 1 && strstr(w2.err.data, "CreateMutex") && strstr(w2.err.data, "(error 183)")
           && !exists(other),
@@ -798,6 +807,7 @@ static void waits_for_ready(const wchar_t *m)
           "memread did not wait for the ready event: exit %d, \"%s\" %s",
           r.code, r.out.data, r.err.data);
     CHECK(GetTickCount64() - t0 >= 300, "memread returned before the event was set");
+    fake_write(&f, 0, "", 0);   /* seq 0: no record yet */
     ResetEvent(f.ready);
     t0 = GetTickCount64();
     run(&r, L"memread", L"-m %ls -w 0.3", m);
@@ -1388,20 +1398,23 @@ static void bad_lines(const wchar_t *m)
     static char long257[300];   /* an ID, 236 spaces and a 19-byte name */
     const struct {
         const char *line, *why;
+        DWORD n;                /* its length, if it holds a NUL */
     } t[] = {
-        {"2\n", "line 1: no NAME"},
-        {"3 \t \r\n", "line 2: no NAME"},
-        {"x3 bob\n", "line 3: bad ID"},
-        {"2147483648 big\n", "line 4: bad ID"},
-        {"4 abcdefghijklmnopqrst\n", "line 5: it is longer than 19 bytes"},
-        {"5 a\x01" "b\n", "line 6: it has a control character"},
-        {"5 a\x7f\n", "line 7: it has a control character"},
-        {"5 a\xc2\x85\n", "line 8: it has a control character"},
-        {"6 \xff\xfe\n", "line 9: it is not UTF-8"},
-        {"6 \xed\xa0\x80\n", "line 10: it is not UTF-8"},
-        {NULL, "line 11: it is longer than any record"},
-        {"6 \xe2\x82\n", "line 12: it is not UTF-8"},
-        {long257, "line 13: it is longer than any record"},
+        {"2\n", "line 1: no NAME", 0},
+        {"3 \t \r\n", "line 2: no NAME", 0},
+        {"x3 bob\n", "line 3: bad ID", 0},
+        {"2147483648 big\n", "line 4: bad ID", 0},
+        {"4 abcdefghijklmnopqrst\n", "line 5: it is longer than 19 bytes", 0},
+        {"5 a\x01" "b\n", "line 6: it has a control character", 0},
+        {"5 a\x7f\n", "line 7: it has a control character", 0},
+        {"5 a\xc2\x85\n", "line 8: it has a control character", 0},
+        {"6 \xff\xfe\n", "line 9: it is not UTF-8", 0},
+        {"6 \xed\xa0\x80\n", "line 10: it is not UTF-8", 0},
+        {NULL, "line 11: it is longer than any record", 0},
+        {"6 \xe2\x82\n", "line 12: it is not UTF-8", 0},
+        {long257, "line 13: it is longer than any record", 0},
+        {"42 Bob\0garbage\n", "line 14: it has a control character", 15},
+        {"43 ABCDEFGHIJKLMNOPQRS\0TUVWXYZ\n", "line 15: it has a control character", 31},
     };
     char big[400];
     struct proc w;
@@ -1415,7 +1428,8 @@ static void bad_lines(const wchar_t *m)
     start(&w, L"memwrite", L"-m %ls 1 first", m);
     if (wait_writer(m, LIMIT)) {
         for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-            say(&w, t[i].line ? t[i].line : big);
+            say_n(&w, t[i].line ? t[i].line : big,
+                  t[i].n ? t[i].n : (DWORD)strlen(t[i].line ? t[i].line : big));
         CHECK(wait_lines(&w.err, 1 + sizeof t / sizeof *t, LIMIT), "too few lines on stderr");
         reads(m, "1\r\nfirst\r\n");
         say(&w, "13 good\n");
@@ -1437,6 +1451,354 @@ static void bad_lines(const wchar_t *m)
         e = strchr(e + 1, '\n');
     }
     CHECK(!has_control(w.err.data), "a control character on stderr");
+    /* A BOM does not count against the first line's 256 bytes. */
+    start(&w, L"memwrite", L"-m %ls 1 first", m);
+    if (wait_writer(m, LIMIT)) {
+        memcpy(big, "\xef\xbb\xbf", 3);
+        memset(big + 3, ' ', 256);
+        memcpy(big + 3, "16", 2);
+        memcpy(big + 3 + 256 - 19, "abcdefghijklmnopqrs\n", 21);
+        say(&w, big);
+        CHECK(shows(m, "16\r\nabcdefghijklmnopqrs\r\n", 5000), "a BOM and 256 bytes were refused");
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite after a BOM and 256 bytes: exit %d: %s", w.code, w.err.data);
+}
+
+/* Lines "k nk\n" for k from first to last, written to p's stdin in blocks. */
+static void say_updates(struct proc *p, int first, int last)
+{
+    char *lines = malloc((size_t)(last - first + 1) * 24), *q = lines;
+
+    for (int k = first; k <= last; k++)
+        q += sprintf(q, "%d n%d\n", k, k);
+    for (char *r = lines; r < q && !*why; r += 65536)
+        say_n(p, r, (DWORD)min(65536, q - r));
+    free(lines);
+}
+
+/* Line seen - 1 of out (a count taken while it ran) must be want. */
+static void had_printed(const char *out, LONG seen, const char *want, const char *when)
+{
+    char got[32];
+
+    line_at(out, seen - 1, got, sizeof got);
+    CHECK(!strcmp(got, want), "%s, a follower had printed up to \"%s\", not \"%s\"",
+          when, got, want);
+}
+
+/* .sleep of m mapped for writing, as any follower may; NULL if it cannot be. */
+static LONG *map_sleep(const wchar_t *m, HANDLE *h)
+{
+    wchar_t n[MAX_PATH];
+    LONG *v;
+
+    swprintf(n, MAX_PATH, L"%ls.sleep", m);
+    *h = OpenFileMappingW(FILE_MAP_WRITE, FALSE, n);
+    v = *h ? MapViewOfFile(*h, FILE_MAP_WRITE, 0, 0, SLEEP_SIZE) : NULL;
+    if (!CHECK(v != NULL, "cannot map %ls: error %lu", n, GetLastError()) && *h)
+        CloseHandle(*h);
+    return v;
+}
+
+struct vandal {
+    LONG *sleep;
+    volatile LONG stop;
+};
+
+/* A hostile follower: the first field flips between huge, negative and
+   small values (it was once a slot count that memwrite indexed by), and
+   every slot from 10 up asks to be woken, under a pid that changes each
+   turn and with no event to open. */
+static DWORD WINAPI vandalize(void *arg)
+{
+    static const LONG first[] = {0x40000000, 1, -5, INT_MAX, INT_MIN};
+    struct vandal *v = arg;
+
+    for (LONG k = 1; !v->stop; k++) {
+        *(volatile LONG *)&v->sleep[0] = first[k % 5];
+        for (int i = 10; i < 1000; i++) {
+            *(volatile LONG *)&v->sleep[1 + 2 * i] = k * 1000 + i;
+            *(volatile LONG *)&v->sleep[2 + 2 * i] = 1;
+        }
+        Sleep(0);
+    }
+    return 0;
+}
+
+/* Whatever another process writes in .sleep, memwrite neither crashes nor
+   stalls, and a real follower is still woken for each burst. */
+static void hostile_sleep(const wchar_t *m)
+{
+    struct vandal v = {NULL, 0};
+    struct proc w, f;
+    HANDLE h = NULL, t;
+    LONG seen[5];
+    char want[16];
+
+    start(&w, L"memwrite", L"-m %ls 0 n0", m);
+    if (wait_writer(m, LIMIT) && (v.sleep = map_sleep(m, &h)) != NULL) {
+        start(&f, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing");
+        t = CreateThread(NULL, 0, vandalize, &v, 0, NULL);
+        for (int r = 0; r < 5; r++) {
+            say_updates(&w, r * 20000 + 1, (r + 1) * 20000);
+            Sleep(1000);
+            seen[r] = f.out.lines;
+        }
+        v.stop = 1;
+        WaitForSingleObject(t, INFINITE);
+        CloseHandle(t);
+        close_stdin(&w);
+        finish(&f, LIMIT);
+        CHECK(f.code == 0, "the follower: exit %d: %s", f.code, f.err.data);
+        check_follower(f.out.data, 0, 100000);
+        for (int r = 0; r < 5; r++) {
+            sprintf(want, "n%d", (r + 1) * 20000);
+            had_printed(f.out.data, seen[r], want, "1 s after a burst");
+        }
+        UnmapViewOfFile(v.sleep);
+        CloseHandle(h);
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite under a hostile follower: exit %d: %s", w.code, w.err.data);
+}
+
+/* A follower that lingers, frozen, after memwrite stopped cleanly: the
+   record it left is whole and is read, followed and printed as ever; a new
+   memwrite on the name is refused, saying why. */
+static void lingers(const wchar_t *m)
+{
+    struct proc w, f, r;
+
+    start(&w, L"memwrite", L"-m %ls 5 n5", m);
+    if (!wait_writer(m, LIMIT)) {
+        finish(&w, LIMIT);
+        return;
+    }
+    start(&f, L"memread", L"-f -m %ls", m);
+    CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing");
+    CHECK(SuspendThread(f.pi.hThread) != (DWORD)-1, "SuspendThread: error %lu", GetLastError());
+    say(&w, "6 n6\n");
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+    reads(m, "6\r\nn6\r\n");
+    run(&r, L"memread", L"-w 1 -m %ls", m);
+    CHECK(r.code == 0 && !strcmp(r.out.data, "6\r\nn6\r\n"),
+          "memread -w 1 after the stop: exit %d, \"%s\" %s", r.code, r.out.data, r.err.data);
+    run(&r, L"memread", L"-f -m %ls", m);
+    CHECK(r.code == 0 && !strcmp(r.out.data, "6\r\nn6\r\n"),
+          "memread -f after the stop: exit %d, \"%s\" %s", r.code, r.out.data, r.err.data);
+    run(&r, L"memwrite", L"-m %ls 7 n7", m);
+    CHECK(r.code == 1 && one_line(r.err.data)
+          && strstr(r.err.data, "a stopped memwrite's section is still open in another process"),
+          "a new memwrite beside the stopped one's section: exit %d: %s", r.code, r.err.data);
+    reads(m, "6\r\nn6\r\n");
+    ResumeThread(f.pi.hThread);
+    finish(&f, LIMIT);
+    CHECK(f.code == 0 && !strcmp(f.out.data, "5\r\nn5\r\n6\r\nn6\r\n"),
+          "the frozen follower, thawed: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
+}
+
+struct restarter {
+    const wchar_t *m;
+    volatile LONG stop;
+    int starts, refused;
+};
+
+/* memwrite started and stopped again and again on one name. A start may
+   be refused while a reader still holds the last one's section open. */
+static DWORD WINAPI restart(void *arg)
+{
+    struct restarter *s = arg;
+    struct proc w;
+
+    for (int k = 1; !s->stop && !*why; k++) {
+        start(&w, L"memwrite", L"-m %ls %d n%d", s->m, k, k);
+        WaitForSingleObject(w.pi.hProcess, 40);
+        finish(&w, LIMIT);
+        s->starts++;
+        if (w.code == 1 && strstr(w.err.data, "a stopped memwrite's section is still open"))
+            s->refused++;
+        else
+            CHECK(w.code == 0, "memwrite %d: exit %d: %s", k, w.code, w.err.data);
+    }
+    return 0;
+}
+
+/* While memwrite restarts in a loop, memread -w readers that start every
+   50 ms each wait for a writer and print a whole record: a section that
+   vanished, or a .ready left set, means "not yet". Objects the old writer
+   left open elsewhere (a set .ready, a free .alive) do not stop a new one. */
+static void restarts(const wchar_t *m)
+{
+    static struct proc r[40];
+    struct restarter s = {m, 0, 0, 0};
+    wchar_t n[MAX_PATH];
+    HANDLE t, ready, alive;
+    struct proc w;
+    long id;
+    char name[32];
+
+    t = CreateThread(NULL, 0, restart, &s, 0, NULL);
+    for (int i = 0; i < 40; i++) {
+        start(&r[i], L"memread", L"-w 10 -m %ls", m);
+        Sleep(50);
+    }
+    for (int i = 0; i < 40; i++) {
+        finish(&r[i], LIMIT);
+        CHECK(r[i].code == 0 && sscanf(r[i].out.data, "%ld\r\n%31[^\r\n]", &id, name) == 2
+              && atol(name + 1) == id, "reader %d: exit %d, \"%s\" %s (%d starts so far)", i,
+              r[i].code, r[i].out.data, r[i].err.data, s.starts);
+    }
+    s.stop = 1;
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+    CHECK(s.starts > 10 && s.refused * 2 < s.starts, "%d starts, %d refused", s.starts, s.refused);
+    /* A .ready left set and a .alive left free, held open here. */
+    swprintf(n, MAX_PATH, L"%ls.ready", m);
+    ready = CreateEventW(NULL, TRUE, TRUE, n);
+    swprintf(n, MAX_PATH, L"%ls.alive", m);
+    alive = CreateMutexW(NULL, FALSE, n);
+    start(&w, L"memwrite", L"-m %ls 8 n8", m);
+    if (wait_writer(m, LIMIT))
+        reads(m, "8\r\nn8\r\n");
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite beside a set .ready and a free .alive: exit %d: %s",
+          w.code, w.err.data);
+    CloseHandle(alive);
+    CloseHandle(ready);
+}
+
+/* Slots in .sleep count only followers that are alive: a killed
+   follower's slot is taken again, a slot whose event name another kind of
+   object holds is passed over, and with every slot held by a live process
+   a follower is told that 1000 follow already. */
+static void slots(const wchar_t *m)
+{
+    static BOOL mine[1000];
+    LONG *sleep, me = (LONG)GetCurrentProcessId(), killed;
+    wchar_t n[MAX_PATH];
+    HANDLE h, taken;
+    struct proc w, k, f = {0}, r;
+
+    swprintf(n, MAX_PATH, L"%ls.w0", m);
+    taken = CreateMutexW(NULL, FALSE, n);       /* slot 0's event name */
+    start(&w, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
+        start(&k, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&k.out, 2, LIMIT), "the first follower printed nothing: %s", k.err.data);
+        killed = (LONG)k.pi.dwProcessId;
+        TerminateProcess(k.pi.hProcess, 9);
+        finish(&k, LIMIT);
+        CHECK(!sleep[1] && sleep[3] == killed, "slot 0 (its name a mutex's) holds pid %ld, "
+              "slot 1 %ld, not 0 and the killed follower's %ld", sleep[1], sleep[3], killed);
+        for (int i = 0; i < 1000; i++)
+            mine[i] = !InterlockedCompareExchange(&sleep[1 + 2 * i], me, 0);
+        start(&f, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "with only a killed follower's slot free, a "
+              "follower printed nothing: %s", f.err.data);
+        run(&r, L"memread", L"-f -m %ls", m);
+        CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
+              && strstr(r.err.data, "1000 followers already follow this memwrite"),
+              "a follower with no slot to take: exit %d, \"%s\" %s", r.code, r.out.data,
+              r.err.data);
+        say(&w, "2 n2\n");
+        CHECK(wait_lines(&f.out, 4, LIMIT), "the follower in the killed one's slot was not woken");
+        for (int i = 0; i < 1000; i++)
+            if (mine[i])
+                InterlockedExchange(&sleep[1 + 2 * i], 0);
+        UnmapViewOfFile(sleep);
+        CloseHandle(h);
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+    if (f.pi.hProcess) {
+        finish(&f, LIMIT);
+        CHECK(f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
+              "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
+    }
+    CloseHandle(taken);
+}
+
+/* An unreadable stdin is an error, not an end of input: a directory, and
+   a file open only for writing. */
+static void bad_stdin(const wchar_t *m)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    wchar_t tmp[MAX_PATH + 40];
+    struct proc w;
+    const char *e;
+
+    for (int i = 0; i < 2; i++) {
+        GetTempPathW(MAX_PATH, tmp);
+        if (i == 0) {
+            given_stdin = CreateFileW(tmp, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE
+                                      | FILE_SHARE_DELETE, &sa, OPEN_EXISTING,
+                                      FILE_FLAG_BACKUP_SEMANTICS, NULL);  /* a directory */
+        } else {
+            swprintf(tmp + wcslen(tmp), 40, L"memtest.%lu.wo", GetCurrentProcessId());
+            given_stdin = CreateFileW(tmp, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE,
+                                      &sa, CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
+        }
+        if (!CHECK(given_stdin != INVALID_HANDLE_VALUE, "cannot open %ls: error %lu", tmp,
+                   GetLastError()))
+            return;
+        start_with(&w, GIVEN_IN, L"memwrite", L"-m %ls", m);
+        finish(&w, LIMIT);
+        CloseHandle(given_stdin);
+        e = strchr(w.err.data, '\n');
+        CHECK(w.code == 1 && e && !strncmp(e + 1, "memwrite: reading \"stdin\": ", 27)
+              && one_line(e + 1), "memwrite with %s for stdin: exit %d: %s",
+              i ? "a file open for writing" : "a directory", w.code, w.err.data);
+    }
+}
+
+#define MANY 100
+
+/* 100 followers through bursts of updates: each has printed every burst's
+   last record before the next, and all exit 0 at the stop. */
+static void many_followers(const wchar_t *m)
+{
+    static struct proc f[MANY];
+    static LONG seen[5][MANY];
+    struct proc w;
+    LONG before;
+    char want[16];
+
+    start(&w, L"memwrite", L"-m %ls 0 n0", m);
+    if (!wait_writer(m, LIMIT)) {
+        finish(&w, LIMIT);
+        return;
+    }
+    for (int i = 0; i < MANY; i++)
+        start(&f[i], L"memread", L"-f -m %ls", m);
+    for (int i = 0; i < MANY; i++)
+        CHECK(wait_lines(&f[i].out, 2, 60000), "follower %d printed nothing: %s", i, f[i].err.data);
+    for (int r = 0; r < 5 && !*why; r++) {
+        say_updates(&w, r * 2000 + 1, (r + 1) * 2000);
+        /* Until no follower has printed anything for a second. */
+        do {
+            before = 0;
+            for (int i = 0; i < MANY; i++)
+                before += f[i].out.lines;
+            Sleep(1000);
+            for (int i = 0; i < MANY; i++)
+                before -= seen[r][i] = f[i].out.lines;
+        } while (before);
+    }
+    close_stdin(&w);
+    for (int i = 0; i < MANY; i++) {
+        finish(&f[i], 60000);
+        CHECK(f[i].code == 0, "follower %d: exit %d: %s", i, f[i].code, f[i].err.data);
+        check_follower(f[i].out.data, i, 10000);
+        for (int r = 0; r < 5; r++) {
+            sprintf(want, "n%d", (r + 1) * 2000);
+            had_printed(f[i].out.data, seen[r][i], want, "once all were quiet after a burst");
+        }
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
 }
 
 /* A writer of one architecture and readers of the other, both ways: a
@@ -1667,7 +2029,79 @@ static void typed(const wchar_t *m)
     CHECK(w.code == 0, "memwrite at the console: exit %d, %s", w.code, w.err.data);
 }
 
-static void (*const console_cases[])(const wchar_t *) = {console, ctrl, typed};
+struct feeder {
+    struct proc *w;
+    volatile LONG stop;
+};
+
+/* Updates without pause, until told to stop. */
+static DWORD WINAPI feed_updates(void *arg)
+{
+    struct feeder *fd = arg;
+
+    while (!fd->stop && !*why)
+        say_updates(fd->w, 1, 20000);
+    return 0;
+}
+
+/* Ctrl+C stops a follower at once even while memwrite publishes without
+   pause, so that it never waits for an event. */
+static void ctrl_busy(const wchar_t *m)
+{
+    struct feeder fd = {NULL, 0};
+    struct proc w, f;
+    HANDLE t;
+
+    SetConsoleCtrlHandler(swallow, TRUE);
+    start_with(&w, NEW_GROUP, L"memwrite", L"-m %ls 0 n0", m);
+    fd.w = &w;
+    if (wait_writer(m, LIMIT)) {
+        start(&f, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing");
+        t = CreateThread(NULL, 0, feed_updates, &fd, 0, NULL);
+        Sleep(500);
+        CHECK(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0), "GenerateConsoleCtrlEvent: error %lu",
+              GetLastError());
+        CHECK(WaitForSingleObject(f.pi.hProcess, 3000) == WAIT_OBJECT_0,
+              "the follower went on after Ctrl+C while memwrite published");
+        CHECK(WaitForSingleObject(w.pi.hProcess, 0) == WAIT_TIMEOUT, "memwrite ended first");
+        fd.stop = 1;
+        WaitForSingleObject(t, INFINITE);
+        CloseHandle(t);
+        finish(&f, LIMIT);
+        CHECK(f.code == 0 && !strcmp(f.err.data, "memread: Ctrl+C: stopping\r\n"),
+              "the follower after Ctrl+C: exit %d, %s", f.code, f.err.data);
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+}
+
+/* With stderr a pipe nobody drains, refused lines fill it and memwrite's
+   next message blocks; Ctrl+C still stops it, cleanly. */
+static void stuck_stderr(const wchar_t *m)
+{
+    static char lines[2 * 5000];
+    struct proc w;
+
+    SetConsoleCtrlHandler(swallow, TRUE);
+    for (int i = 0; i < 5000; i++)
+        memcpy(lines + 2 * i, "x\n", 2);        /* each refused: no NAME */
+    start_with(&w, ERR_STUCK, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        say_n(&w, lines, sizeof lines);
+        Sleep(500);
+        CHECK(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0), "GenerateConsoleCtrlEvent: error %lu",
+              GetLastError());
+        CHECK(WaitForSingleObject(w.pi.hProcess, 5000) == WAIT_OBJECT_0,
+              "memwrite went on after Ctrl+C, with its stderr full");
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 1, "memwrite after refused lines and Ctrl+C: exit %d", w.code);
+    CHECK(!exists(m), "the section outlived memwrite's Ctrl+C");
+}
+
+static void (*const console_cases[])(const wchar_t *) = {console, ctrl, typed, ctrl_busy,
+                                                            stuck_stderr};
 
 /* Run console case k in a child with a console of its own. */
 static void in_console(int k, const wchar_t *m)
@@ -1724,13 +2158,23 @@ static void typed_case(const wchar_t *m)
     in_console(2, m);
 }
 
+static void ctrl_busy_case(const wchar_t *m)
+{
+    in_console(3, m);
+}
+
+static void stuck_stderr_case(const wchar_t *m)
+{
+    in_console(4, m);
+}
+
 /* run --console K HANDLE MAPPING: the child's side. */
 static int console_child(wchar_t **argv)
 {
     HANDLE report = (HANDLE)(ULONG_PTR)_wcstoui64(argv[3], NULL, 10);
     DWORD n;
 
-    console_cases[_wtoi(argv[2]) % 3](argv[4]);
+    console_cases[_wtoi(argv[2]) % 5](argv[4]);
     WriteFile(report, why, (DWORD)strlen(why), &n, NULL);
     CloseHandle(report);
     return *why != 0;
@@ -1786,6 +2230,15 @@ int wmain(int argc, wchar_t **argv)
         {"console: memread shows Greek, Japanese and escapes on a console", console_case},
         {"ctrl: Ctrl+C stops memwrite and a follower through their handlers", ctrl_case},
         {"typed: an update typed at the console; Enter stops memwrite", typed_case},
+        {"a hostile .sleep: memwrite neither crashes nor stalls", hostile_sleep},
+        {"a frozen follower after the stop: the record is read, a new writer told why", lingers},
+        {"memwrite restarting under memread -w: every reader gets a record", restarts},
+        {"slots: a killed follower's is taken, a wrong kind passed over, no 1001st", slots},
+        {"an unreadable stdin is an error", bad_stdin},
+        {"100 followers through bursts: each on every burst's last record", many_followers},
+        {"ctrl_busy: Ctrl+C stops a follower while memwrite publishes without pause",
+         ctrl_busy_case},
+        {"stuck_stderr: Ctrl+C stops memwrite whose stderr nobody drains", stuck_stderr_case},
     };
     wchar_t mapping[100], *slash;
 
