@@ -28,6 +28,11 @@ RUN     = $(if $(filter x86_64,$(ARCH)),$(WINE64),wine)
 CC_PKG  = gcc-mingw-w64-$(subst _,-,$(ARCH)) (apt-get install)
 export WINEDEBUG ?= -all
 export WINEDLLOVERRIDES ?= mscoree,mshtml=
+# Wine makes a missing prefix on its first command, and two programs started
+# at once while it does can race ("wine: chdir to .../server-...: No such
+# file or directory"). So before demo, test and bench start any, one Wine
+# command makes it, unless its registry shows it made already.
+PREFIX  = @test -f "$${WINEPREFIX:-$$HOME/.wine}/system.reg" || $(WINE64) cmd /c exit
 endif
 
 # The default build sits at the top; any other ARCH builds into a folder of
@@ -71,12 +76,15 @@ $(addprefix $(OUT),tests/run$(EXE) bench/bench$(EXE)): tests/cputime.h
 demo: SHELL = /bin/bash
 demo: .SHELLFLAGS = -o pipefail -c
 demo: all
+	$(PREFIX)
 	{ { $(RUN) ./$(OUT)memread$(EXE) -w 10 >&3 3>&-; } | $(RUN) ./$(OUT)memwrite$(EXE) 3>&-; } 3>&1
 
 test: all $(addprefix $(OUT),$(TESTS))
+	$(PREFIX)
 	$(RUN) ./$(OUT)tests/run$(EXE) $(if $(OTHER),--other $(OTHER))
 
 bench: all $(addprefix $(OUT),$(BENCH) tests/article/memwrite$(EXE))
+	$(PREFIX)
 	$(RUN) ./$(OUT)bench/bench$(EXE)
 
 OUTPUTS = $(PROGS) $(TESTS) $(BENCH)

@@ -107,7 +107,7 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     wchar_t cmd[4096];
     int n = wcschr(prog, L':') ? swprintf(cmd, 4096, L"\"%ls.exe\" ", prog)
             : swprintf(cmd, 4096, L"\"%ls\\%ls.exe\" ", dir, prog);
-    BOOL ok;
+    BOOL ok = FALSE;
 
     memset(p, 0, sizeof *p);
     p->out.data = p->err.data = "";
@@ -1049,7 +1049,7 @@ static DWORD WINAPI oneshots(void *arg)
     struct oneshots *o = arg;
     struct proc r;
     char name[32];
-    long id;
+    long id = 0;
 
     while (!o->stop && !*why) {
         run(&r, L"memread", L"-m %ls", o->m);
