@@ -110,7 +110,8 @@ static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
     do {
         if ((r = WaitForSingleObject(ready, min(POLL_MS, left_until(deadline)))) == WAIT_FAILED) {
             fail(L"WaitForSingleObject", name, GetLastError(), NULL);
-            break;
+            CloseHandle(ready);
+            return NULL;
         }
         if ((view = look(mapping, r == WAIT_OBJECT_0, ours, map, &err, &call)) != NULL)
             break;
@@ -118,7 +119,7 @@ static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
             Sleep(min(POLL_MS / 5, left_until(deadline)));  /* set, but by a writer gone */
     } while ((err == ERROR_FILE_NOT_FOUND || err == ERROR_NOT_READY) && left_until(deadline));
     CloseHandle(ready);
-    if (view || r == WAIT_FAILED)
+    if (view)
         return view;
     if (err == ERROR_NOT_READY)
         warn(L"\"%ls\": the record is not ready: its writer has not finished; "

@@ -15,7 +15,7 @@ static const wchar_t help[] =
     L"On stdin: ID, spaces or tabs, then NAME, the rest of the line, by the same\n"
     L"rules; UTF-8 (or typed at a console). A bad line is reported and skipped.\n"
     L"Exit status: 0 shared and stopped; 1 the mapping exists already, Windows\n"
-    L"refused, or a line was refused; 2 usage error.\n";
+    L"refused, a line was refused or stdin could not be read; 2 usage error.\n";
 
 /* What memwrite holds while it shares, released in reverse order. */
 struct writer {
@@ -111,8 +111,10 @@ static DWORD WINAPI waker(void *unused)
     while (WaitForMultipleObjects(2, h, FALSE, INFINITE) == WAIT_OBJECT_0) {
         InterlockedExchange(&w.due, 0);
         InterlockedExchange(&w.sleep->asking, 0);
-        /* Full barriers: a publish after these resets kicks again, and the
-           scan below reads every flag set before them. */
+        /* Both resets are visible before any flag is read: a publish that
+           finds them kicks again, and the scan reads every flag set before
+           them. */
+        MemoryBarrier();
         for (LONG i = 0; i < SLOTS; i++) {
             asked = &w.sleep->slot[i].asked;
             if (!*asked || !InterlockedExchange(asked, 0))
