@@ -80,19 +80,20 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     return NULL;
 }
 
-/* The event of the follower in slot i: opened once for each follower, so
-   that a slot whose event cannot be opened costs one try, not one a scan. */
+/* The event of the follower in slot i, kept while the same pid holds the
+   slot. One that cannot be opened is tried again at the slot's next ask:
+   a new follower may not have made its event yet. */
 static HANDLE follower_event(LONG i, LONG pid)
 {
     wchar_t name[MAX_PATH];
 
-    if (w.wake[i].pid != pid) {
-        if (w.wake[i].event)
-            CloseHandle(w.wake[i].event);
-        slot_name(name, w.mapping, i);
-        w.wake[i].event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
-        w.wake[i].pid = pid;
-    }
+    if (w.wake[i].event && w.wake[i].pid == pid)
+        return w.wake[i].event;
+    if (w.wake[i].event)
+        CloseHandle(w.wake[i].event);
+    slot_name(name, w.mapping, i);
+    w.wake[i].event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+    w.wake[i].pid = pid;
     return w.wake[i].event;
 }
 
@@ -106,9 +107,10 @@ static DWORD WINAPI waker(void *unused)
     volatile LONG *asked;
     LONG pid;
     HANDLE e;
+    DWORD r;
 
     (void)unused;
-    while (WaitForMultipleObjects(2, h, FALSE, INFINITE) == WAIT_OBJECT_0) {
+    while ((r = WaitForMultipleObjects(2, h, FALSE, INFINITE)) == WAIT_OBJECT_0) {
         InterlockedExchange(&w.due, 0);
         InterlockedExchange(&w.sleep->asking, 0);
         /* Both resets are visible before any flag is read: a publish that
@@ -124,6 +126,8 @@ static DWORD WINAPI waker(void *unused)
                 SetEvent(e);
         }
     }
+    if (r == WAIT_FAILED)
+        fail(L"WaitForMultipleObjects", w.mapping, GetLastError(), L"followers are woken no more");
     return 0;
 }
 
@@ -148,8 +152,9 @@ static void publish(const struct student *rec)
     /* The even seq is visible before asking is read: a follower that asks
        later sees it in its last look. */
     MemoryBarrier();
-    if (*(volatile LONG *)&w.sleep->asking && !InterlockedExchange(&w.due, 1))
-        SetEvent(w.kick);
+    if (*(volatile LONG *)&w.sleep->asking && !InterlockedExchange(&w.due, 1)
+        && !SetEvent(w.kick))
+        InterlockedExchange(&w.due, 0);         /* no kick is due: try at the next */
     LeaveCriticalSection(&w.lock);
 }
 
@@ -376,7 +381,7 @@ static BOOL make_objects(const wchar_t *mapping)
 static void stop_sharing(void)
 {
     EnterCriticalSection(&w.lock);      /* kept: the stdin thread publishes no more */
-    InterlockedExchange(&w.view->stopped, 1);   /* full barrier: after the last record */
+    InterlockedExchange(&w.view->stopped, 1);   /* a release: after the last record */
     ReleaseMutex(w.alive);              /* wakes every follower, not abandoned */
 }
 
