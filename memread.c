@@ -238,13 +238,19 @@ static void stuck(void)
 static HANDLE interrupted;      /* set by Ctrl+C or Ctrl+Break while following */
 static volatile LONG stopping;  /* the same, for a follower that has no need to wait */
 
+/* Ctrl+C, or the console closing: the follower frees its slot and exits. */
 static BOOL WINAPI on_ctrl(DWORD type)
 {
-    if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
-        return FALSE;
-    warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
+    BOOL key = type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT;
+
+    if (type == CTRL_LOGOFF_EVENT)
+        return TRUE;            /* anyone's logoff reaches a service: go on */
+    if (key)
+        warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
     InterlockedExchange(&stopping, 1);
     SetEvent(interrupted);
+    if (!key)
+        Sleep(INFINITE);        /* closing or shutting down: let main clean up */
     return TRUE;
 }
 

@@ -7,7 +7,7 @@ static const wchar_t help[] =
     L"usage: memwrite [-m MAPPING] [--] [ID [NAME]]\n"
     L"Share a student record in the named memory MAPPING, then publish a new\n"
     L"record for each line \"ID NAME\" on stdin, such as \"42 Alice Smith\".\n"
-    L"An empty line, end of input or Ctrl+C stops it.\n"
+    L"An empty line, end of input, a line that is Ctrl+Z, or Ctrl+C stops it.\n"
     L"  -m MAPPING  the section's name (default TestMemShare); Global\\ or Local\\ may lead\n"
     L"  ID          a whole number from -2147483648 to 2147483647 (default 99041232)\n"
     L"  NAME        1 to 19 bytes of UTF-8, no control characters (default SecBug)\n"
@@ -225,6 +225,8 @@ static BOOL end_line(struct lines *l)
         s += 3, len -= 3;       /* a byte order mark */
     if (len && s[len - 1] == '\r')
         len--;
+    if (len == 1 && s[0] == 0x1a)
+        return FALSE;           /* Ctrl+Z, then Enter: Windows' end of input */
     return update(s, len, overlong || len > LINE_MAX, l->number);
 }
 
@@ -278,9 +280,11 @@ static DWORD WINAPI read_updates(void *unused)
    the message, never the stop. */
 static BOOL WINAPI on_ctrl(DWORD type)
 {
+    if (type == CTRL_LOGOFF_EVENT)
+        return TRUE;            /* anyone's logoff reaches a service: go on */
     if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT) {
         SetEvent(w.stop);
-        Sleep(INFINITE);        /* the console is closing: let main clean up */
+        Sleep(INFINITE);        /* closing or shutting down: let main clean up */
     }
     InterlockedExchange(&w.ctrl, 1);
     SetEvent(w.stop);

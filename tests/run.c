@@ -2024,7 +2024,7 @@ static BOOL type_keys(const wchar_t *s)
 }
 
 /* An update typed at the console arrives whole (ReadConsoleW), and Enter
-   on an empty line stops memwrite. */
+   on an empty line stops memwrite, and so does a line that is Ctrl+Z. */
 static void typed(const wchar_t *m)
 {
     struct proc w;
@@ -2040,6 +2040,16 @@ static void typed(const wchar_t *m)
     }
     finish(&w, LIMIT);
     CHECK(w.code == 0, "memwrite at the console: exit %d, %s", w.code, w.err.data);
+    /* Ctrl+Z, then Enter, is how Windows users end typed input. */
+    start_with(&w, CONSOLE_IN, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        type_keys(L"8 n8\r\x1a\r");
+        CHECK(WaitForSingleObject(w.pi.hProcess, 5000) == WAIT_OBJECT_0,
+              "memwrite went on after Ctrl+Z and Enter at the console");
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0 && one_line(w.err.data), "memwrite after Ctrl+Z: exit %d, %s", w.code,
+          w.err.data);
 }
 
 struct spinner {
@@ -2258,7 +2268,7 @@ int wmain(int argc, wchar_t **argv)
         {"mixed: a 32-bit and a 64-bit program share records, both ways", mixed},
         {"console: memread shows Greek, Japanese and escapes on a console", console_case},
         {"ctrl: Ctrl+C stops memwrite and a follower through their handlers", ctrl_case},
-        {"typed: an update typed at the console; Enter stops memwrite", typed_case},
+        {"typed: an update typed at the console; Enter, or Ctrl+Z, stops memwrite", typed_case},
         {"a hostile .sleep: memwrite neither crashes nor stalls", hostile_sleep},
         {"a frozen follower after the stop: the record is read, a new writer told why", lingers},
         {"memwrite restarting under memread -w: every reader gets a record", restarts},
