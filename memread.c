@@ -1,9 +1,27 @@
 /* memread: print the student record that memwrite shares, once or as it changes */
 #include "student.h"
+#include <aclapi.h>
+#include <sddl.h>
 
 #define WAIT_MAX 86400          /* seconds -w takes at most: a day */
 #define POLL_MS  50             /* how often to look for another program's section */
 #define STUCK_MS 1000           /* how long a record may stay half-written */
+
+/* A hint for a call refused with err. */
+static const wchar_t *denied(DWORD err)
+{
+    return err == ERROR_ACCESS_DENIED
+           ? L"memwrite's -s SDDL does not let you: ask whoever runs it" : NULL;
+}
+
+/* Security attributes from SDDL, for an object made here for another
+   program to open; the descriptor is freed with LocalFree. FALSE on failure. */
+static BOOL attributes(const wchar_t *sddl, SECURITY_ATTRIBUTES *sa)
+{
+    *sa = (SECURITY_ATTRIBUTES){sizeof *sa, NULL, FALSE};
+    return ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
+                                                                &sa->lpSecurityDescriptor, NULL);
+}
 
 static wchar_t cut[48];
 static const wchar_t *shown;    /* the mapping's name in messages, cut to 40 */
@@ -98,13 +116,23 @@ static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
     const wchar_t *call = L"CreateEvent";
     wchar_t name[MAX_PATH];
     const void *view = NULL;
+    SECURITY_ATTRIBUTES sa;
     DWORD r, err;
     HANDLE ready;
 
     object_name(name, mapping, READY);
-    /* memwrite's ready event, or a new one to wait on until memwrite comes */
-    if (!(ready = CreateEventExW(NULL, name, CREATE_EVENT_MANUAL_RESET, SYNCHRONIZE))) {
-        fail(call, name, GetLastError(), NULL);
+    /* memwrite's ready event, or a new one to wait on until memwrite comes,
+       which any memwrite may set (SYNCHRONIZE | EVENT_MODIFY_STATE), whoever
+       runs it: readers do not trust it. */
+    if (!attributes(L"D:(A;;0x100002;;;WD)", &sa)) {
+        fail(L"ConvertStringSecurityDescriptor", name, GetLastError(), NULL);
+        return NULL;
+    }
+    ready = CreateEventExW(&sa, name, CREATE_EVENT_MANUAL_RESET, SYNCHRONIZE);
+    err = GetLastError();
+    LocalFree(sa.lpSecurityDescriptor);
+    if (!ready) {
+        fail(call, name, err, denied(err));
         return NULL;
     }
     do {
@@ -126,7 +154,7 @@ static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
              L"a longer -w may help", shown);
     else
         fail(call, mapping, err, err == ERROR_FILE_NOT_FOUND
-             ? L"is memwrite running, and with the same -m?" : NULL);
+             ? L"is memwrite running, and with the same -m?" : denied(err));
     return NULL;
 }
 
@@ -277,7 +305,8 @@ static BOOL gone(LONG pid)
 /* Take a slot in .sleep, free or left by a follower that ended, and make
    its event; a slot whose event's name another object holds is passed
    over. 0, or an error with the name it concerns in name. */
-static DWORD take_slot(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
+static DWORD take_slot(const wchar_t *mapping, struct follower *f, const SECURITY_ATTRIBUTES *sa,
+                       wchar_t name[MAX_PATH])
 {
     LONG me = (LONG)GetCurrentProcessId(), pid;
     DWORD err = ERROR_TOO_MANY_SEMAPHORES;  /* no better word for "all taken" */
@@ -289,7 +318,7 @@ static DWORD take_slot(const wchar_t *mapping, struct follower *f, wchar_t name[
                 || InterlockedCompareExchange(&f->sleep->slot[i].pid, me, pid) != pid)
                 continue;
             slot_name(name, mapping, i);
-            if ((f->wake = CreateEventW(NULL, FALSE, FALSE, name)) != NULL) { /* auto-reset */
+            if ((f->wake = CreateEventW((SECURITY_ATTRIBUTES *)sa, FALSE, FALSE, name)) != NULL) {
                 f->slot = i;
                 return 0;
             }
@@ -300,18 +329,70 @@ static DWORD take_slot(const wchar_t *mapping, struct follower *f, wchar_t name[
     return err;
 }
 
+/* The SID of this process's user, as a string to LocalFree; NULL on failure. */
+static wchar_t *my_sid(void)
+{
+    union {
+        TOKEN_USER user;
+        char room[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } u;
+    wchar_t *sid = NULL;
+    HANDLE token;
+    DWORD n;
+
+    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        if (GetTokenInformation(token, TokenUser, &u, sizeof u, &n))
+            ConvertSidToStringSidW(u.user.User.Sid, &sid);
+        CloseHandle(token);
+    }
+    return sid;
+}
+
+/* Security attributes for a follower's event: memwrite, whoever runs it
+   (the owner of .sleep), may set it; this user may set it and wait on it,
+   so that the next follower in this slot can open it while memwrite holds
+   it. Wine gives objects made with the default descriptor no owner. */
+static DWORD event_attributes(HANDLE sleep_map, SECURITY_ATTRIBUTES *sa)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    wchar_t sddl[512], *owner = NULL, *me = my_sid();
+    PSID sid = NULL;
+    DWORD err = me ? 0 : GetLastError();
+
+    if (!err && GetSecurityInfo(sleep_map, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &sid,
+                                NULL, NULL, NULL, &sd) == ERROR_SUCCESS && sid)
+        ConvertSidToStringSidW(sid, &owner);
+    if (!err) {
+        /* 0x100002: SYNCHRONIZE | EVENT_MODIFY_STATE; 0x2: EVENT_MODIFY_STATE */
+        _snwprintf_s(sddl, 512, _TRUNCATE, L"D:(A;;0x100002;;;%ls)%ls%ls%ls", me,
+                     owner ? L"(A;;0x2;;;" : L"", owner ? owner : L"", owner ? L")" : L"");
+        err = attributes(sddl, sa) ? 0 : GetLastError();
+    }
+    LocalFree(owner);
+    LocalFree(sd);
+    LocalFree(me);
+    return err;
+}
+
 /* Open them and take a slot: 0, or an error with its object's name. */
 static DWORD open_follower(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
 {
+    SECURITY_ATTRIBUTES sa;
+    DWORD err;
+
     f->slot = SLOTS;            /* none yet */
     object_name(name, mapping, ALIVE);
     if (!(f->alive = OpenMutexW(SYNCHRONIZE, FALSE, name)))
         return GetLastError();
     object_name(name, mapping, SLEEP);
-    if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE, FALSE, name))
+    if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE | READ_CONTROL, FALSE, name))
         || !(f->sleep = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *f->sleep)))
         return GetLastError();
-    return take_slot(mapping, f, name);
+    if ((err = event_attributes(f->sleep_map, &sa)) != 0)
+        return err;
+    err = take_slot(mapping, f, &sa, name);
+    LocalFree(sa.lpSecurityDescriptor);
+    return err;
 }
 
 static void close_follower(struct follower *f)
@@ -369,7 +450,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
         if (err == ERROR_TOO_MANY_SEMAPHORES)
             warn(L"\"%ls\": %d followers already follow this memwrite", shown, SLOTS);
         else
-            fail(L"following", name, err, NULL);
+            fail(L"following", name, err, denied(err));
         close_follower(&f);
         CloseHandle(interrupted);
         return EXIT_FAIL;

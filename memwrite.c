@@ -1,14 +1,18 @@
 /* memwrite: share a student record in named memory, and update it from stdin */
 #include "student.h"
+#include <sddl.h>
 
 #define LINE_MAX 256            /* longer than any good line: "ID NAME" */
 
 static const wchar_t help[] =
-    L"usage: memwrite [-m MAPPING] [--] [ID [NAME]]\n"
+    L"usage: memwrite [-m MAPPING] [-s SDDL] [--] [ID [NAME]]\n"
     L"Share a student record in the named memory MAPPING, then publish a new\n"
     L"record for each line \"ID NAME\" on stdin, such as \"42 Alice Smith\".\n"
     L"An empty line, end of input, a line that is Ctrl+Z, or Ctrl+C stops it.\n"
     L"  -m MAPPING  the section's name (default TestMemShare); Global\\ or Local\\ may lead\n"
+    L"  -s SDDL     who may read and follow: a DACL such as \"D:(A;;GA;;;BU)\"; each\n"
+    L"              grant is cut to what readers and followers need (default: the\n"
+    L"              creator's default DACL)\n"
     L"  ID          a whole number from -2147483648 to 2147483647 (default 99041232)\n"
     L"  NAME        1 to 19 bytes of UTF-8, no control characters (default SecBug)\n"
     L"  --          ends the options, so that an ID may start with -\n"
@@ -17,8 +21,12 @@ static const wchar_t help[] =
     L"Exit status: 0 shared and stopped; 1 the mapping exists already, Windows\n"
     L"refused, a line was refused or stdin could not be read; 2 usage error.\n";
 
+/* The objects, in the order they are made. */
+enum { ALIVE_OBJ, READY_OBJ, SLEEP_OBJ, MAP_OBJ, OBJECTS };
+
 /* What memwrite holds while it shares, released in reverse order. */
 struct writer {
+    SECURITY_ATTRIBUTES sa[OBJECTS];    /* with -s: who may open each object */
     const wchar_t *mapping;
     HANDLE alive, ready, sleep_map, map;
     struct sleepers *sleep;
@@ -30,6 +38,7 @@ struct writer {
     struct {
         LONG pid;               /* the follower it was opened for, or 0 */
         HANDLE event;           /* NULL if it could not be opened */
+        LONG told;              /* the follower last said to be unwakable */
     } wake[SLOTS];              /* the waker's alone */
     LONG ctrl;                  /* 1 once Ctrl+C or Ctrl+Break has come */
     HANDLE said;                /* set once the handler has said so */
@@ -80,21 +89,31 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     return NULL;
 }
 
-/* The event of the follower in slot i, kept while the same pid holds the
-   slot. One that cannot be opened is tried again at the slot's next ask:
-   a new follower may not have made its event yet. */
-static HANDLE follower_event(LONG i, LONG pid)
+/* Set the event of the follower pid in slot i, opened once for each
+   follower (one not opened yet is tried again at its next ask: it may not
+   have made it yet). An event that is there but that memwrite may not
+   set is said, once for each follower. One that is not there is nobody's
+   to wake: a follower makes its event before it asks. */
+static void wake(LONG i, LONG pid)
 {
-    wchar_t name[MAX_PATH];
+    wchar_t name[MAX_PATH], hint[64];
+    DWORD err;
 
-    if (w.wake[i].event && w.wake[i].pid == pid)
-        return w.wake[i].event;
-    if (w.wake[i].event)
-        CloseHandle(w.wake[i].event);
     slot_name(name, w.mapping, i);
-    w.wake[i].event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
-    w.wake[i].pid = pid;
-    return w.wake[i].event;
+    if (!w.wake[i].event || w.wake[i].pid != pid) {
+        if (w.wake[i].event)
+            CloseHandle(w.wake[i].event);
+        w.wake[i].event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+        w.wake[i].pid = pid;
+    }
+    if (w.wake[i].event ? SetEvent(w.wake[i].event) : GetLastError() != ERROR_ACCESS_DENIED)
+        return;
+    err = GetLastError();
+    if (w.wake[i].told != pid) {
+        w.wake[i].told = pid;
+        _snwprintf_s(hint, 64, _TRUNCATE, L"follower %ld will not be woken", (long)pid);
+        fail(w.wake[i].event ? L"SetEvent" : L"OpenEvent", name, err, hint);
+    }
 }
 
 /* The waker: a thread that, for each kick, sets the event of every follower
@@ -104,26 +123,25 @@ static HANDLE follower_event(LONG i, LONG pid)
 static DWORD WINAPI waker(void *unused)
 {
     HANDLE h[2] = {w.kick, w.stop};
+    struct sleepers *sl = w.sleep;      /* main may let go of w.sleep */
     volatile LONG *asked;
     LONG pid;
-    HANDLE e;
     DWORD r;
 
     (void)unused;
     while ((r = WaitForMultipleObjects(2, h, FALSE, INFINITE)) == WAIT_OBJECT_0) {
         InterlockedExchange(&w.due, 0);
-        InterlockedExchange(&w.sleep->asking, 0);
+        InterlockedExchange(&sl->asking, 0);
         /* Both resets are visible before any flag is read: a publish that
            finds them kicks again, and the scan reads every flag set before
            them. */
         MemoryBarrier();
         for (LONG i = 0; i < SLOTS; i++) {
-            asked = &w.sleep->slot[i].asked;
+            asked = &sl->slot[i].asked;
             if (!*asked || !InterlockedExchange(asked, 0))
                 continue;
-            pid = *(volatile LONG *)&w.sleep->slot[i].pid;
-            if (pid && (e = follower_event(i, pid)) != NULL)
-                SetEvent(e);
+            if ((pid = *(volatile LONG *)&sl->slot[i].pid) != 0)
+                wake(i, pid);
         }
     }
     if (r == WAIT_FAILED)
@@ -293,6 +311,84 @@ static BOOL WINAPI on_ctrl(DWORD type)
     return TRUE;
 }
 
+#define EVENT_QUERY 0x0001      /* EVENT_QUERY_STATE, which MinGW's headers lack */
+
+/* What readers and followers may do with each object, whatever -s grants:
+   wait on .alive and .ready, read the section, read and write .sleep. */
+static const struct {
+    GENERIC_MAPPING map;        /* what GA, GR, GW and GX mean for its kind */
+    ACCESS_MASK most;
+} access[OBJECTS] = {
+    [ALIVE_OBJ] = {{STANDARD_RIGHTS_READ | MUTANT_QUERY_STATE, STANDARD_RIGHTS_WRITE,
+                    STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, MUTEX_ALL_ACCESS},
+                   READ_CONTROL | SYNCHRONIZE | MUTANT_QUERY_STATE},
+    [READY_OBJ] = {{STANDARD_RIGHTS_READ | EVENT_QUERY, STANDARD_RIGHTS_WRITE
+                    | EVENT_MODIFY_STATE, STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, EVENT_ALL_ACCESS},
+                   READ_CONTROL | SYNCHRONIZE | EVENT_QUERY},
+    [SLEEP_OBJ] = {{STANDARD_RIGHTS_READ | SECTION_QUERY | SECTION_MAP_READ, STANDARD_RIGHTS_WRITE
+                    | SECTION_MAP_WRITE, STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE,
+                    SECTION_ALL_ACCESS},
+                   READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE},
+    [MAP_OBJ] = {{STANDARD_RIGHTS_READ | SECTION_QUERY | SECTION_MAP_READ, STANDARD_RIGHTS_WRITE
+                  | SECTION_MAP_WRITE, STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE,
+                  SECTION_ALL_ACCESS},
+                 READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ},
+};
+
+/* For -s: the DACL of sd, made once for each object with every grant cut
+   to what readers and followers need there, so that no grant lets them
+   write the record; denials stay whole. memwrite's own handles have full
+   access whatever the DACL. Why sd cannot be used, or NULL. */
+static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
+{
+    BOOL present, defaulted;
+    ACCESS_ALLOWED_ACE *ace;    /* an allow and a deny ACE are laid out alike */
+    ACCESS_MASK mask;
+    PACL dacl, cut;
+    PSECURITY_DESCRIPTOR made;
+    GENERIC_MAPPING map;
+
+    if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) || !present || !dacl)
+        return L"it has no DACL (D:...)";
+    for (int k = 0; k < OBJECTS; k++) {
+        made = LocalAlloc(LPTR, SECURITY_DESCRIPTOR_MIN_LENGTH + dacl->AclSize);
+        if (!made)
+            return L"out of memory";
+        cut = (PACL)((char *)made + SECURITY_DESCRIPTOR_MIN_LENGTH);
+        w.sa[k] = (SECURITY_ATTRIBUTES){sizeof w.sa[k], made, FALSE};
+        if (!InitializeSecurityDescriptor(made, SECURITY_DESCRIPTOR_REVISION)
+            || !InitializeAcl(cut, dacl->AclSize, ACL_REVISION))
+            return L"it cannot be copied";
+        for (DWORD i = 0; i < dacl->AceCount; i++) {
+            if (!GetAce(dacl, i, (void **)&ace))
+                return L"it cannot be read";
+            mask = ace->Mask;
+            map = access[k].map;
+            MapGenericMask(&mask, &map);
+            if (ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE) {
+                if (!AddAccessAllowedAceEx(cut, ACL_REVISION, ace->Header.AceFlags,
+                                           mask & access[k].most, &ace->SidStart))
+                    return L"it cannot be copied";
+            } else if (ace->Header.AceType == ACCESS_DENIED_ACE_TYPE) {
+                if (!AddAccessDeniedAceEx(cut, ACL_REVISION, ace->Header.AceFlags, mask,
+                                          &ace->SidStart))
+                    return L"it cannot be copied";
+            } else {
+                return L"only allow (A) and deny (D) entries are taken";
+            }
+        }
+        if (!SetSecurityDescriptorDacl(made, TRUE, cut, FALSE))
+            return L"it cannot be copied";
+    }
+    return NULL;
+}
+
+/* The security attributes for object k: -s's, or NULL for the default. */
+static SECURITY_ATTRIBUTES *sa(int k)
+{
+    return w.sa[k].lpSecurityDescriptor ? &w.sa[k] : NULL;
+}
+
 /* Is MAPPING a section that a memwrite stopped, still open elsewhere? */
 static BOOL left_open(const wchar_t *mapping)
 {
@@ -337,7 +433,7 @@ static BOOL make_objects(const wchar_t *mapping)
     DWORD err;
 
     object_name(name, mapping, ALIVE);
-    w.alive = CreateMutexW(NULL, TRUE, name);           /* owned by this thread */
+    w.alive = CreateMutexW(sa(ALIVE_OBJ), TRUE, name);  /* owned by this thread */
     err = GetLastError();
     /* One that exists but is free is held open by a reader, or by followers
        of a memwrite that is gone: take it. A running memwrite owns its own. */
@@ -350,7 +446,9 @@ static BOOL make_objects(const wchar_t *mapping)
     if (!(w.alive = made(w.alive, err, L"CreateMutex", name)))
         return FALSE;
     object_name(name, mapping, READY);
-    w.ready = CreateEventW(NULL, TRUE, FALSE, name);    /* manual reset, not set */
+    /* A reader's grants what memwrite needs here, and no more. */
+    w.ready = CreateEventExW(sa(READY_OBJ), name, CREATE_EVENT_MANUAL_RESET,  /* not set */
+                             SYNCHRONIZE | EVENT_MODIFY_STATE);
     err = GetLastError();
     /* One that exists is a waiting reader's, or was left set by a memwrite
        that stopped: readers trust the section's seq, not .ready, so take it. */
@@ -361,7 +459,7 @@ static BOOL make_objects(const wchar_t *mapping)
         return FALSE;
     }
     object_name(name, mapping, SLEEP);
-    w.sleep_map = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+    w.sleep_map = CreateFileMappingW(INVALID_HANDLE_VALUE, sa(SLEEP_OBJ), PAGE_READWRITE, 0,
                                      sizeof *w.sleep, name);
     if (!(w.sleep_map = made(w.sleep_map, GetLastError(), L"CreateFileMapping", name)))
         return FALSE;
@@ -370,7 +468,7 @@ static BOOL make_objects(const wchar_t *mapping)
         return FALSE;
     }
     w.map = CreateFileMappingW(INVALID_HANDLE_VALUE, /* backed by the paging file */
-                               NULL, PAGE_READWRITE, 0, sizeof *w.view, mapping);
+                               sa(MAP_OBJ), PAGE_READWRITE, 0, sizeof *w.view, mapping);
     if (!(w.map = made(w.map, GetLastError(), L"CreateFileMapping", mapping)))
         return FALSE;
     if (!(w.view = MapViewOfFile(w.map, FILE_MAP_WRITE, 0, 0, sizeof *w.view))) {
@@ -406,6 +504,8 @@ static void release(void)
         CloseHandle(w.ready);
     if (w.alive)
         CloseHandle(w.alive);
+    for (int k = OBJECTS - 1; k >= 0; k--)
+        LocalFree(w.sa[k].lpSecurityDescriptor);
 }
 
 /* Share the first record, publish the lines of stdin, and stop cleanly. */
@@ -441,7 +541,10 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
         }
         stop_sharing();
         SetEvent(w.stop);                       /* if it was not already */
-        WaitForSingleObject(wakes, INFINITE);   /* before .sleep goes */
+        /* Before .sleep goes; a waker still held up by a stderr nobody
+           drains keeps it, and the exit frees it. */
+        if (WaitForSingleObject(wakes, 1000) != WAIT_OBJECT_0)
+            w.sleep = NULL;
         if (w.read_error)
             fail(L"reading", L"stdin", w.read_error, NULL);
         if (w.bad_lines || w.read_error)
@@ -458,11 +561,13 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
 int wmain(int argc, wchar_t **argv)
 {
     const wchar_t *mapping = DEFAULT_MAPPING, *id = NULL, *name = L"" DEFAULT_NAME, *why;
+    const wchar_t *sddl = NULL;
     struct student rec = {DEFAULT_ID, DEFAULT_NAME};
+    PSECURITY_DESCRIPTOR sd = NULL;
     int i;
 
     progname = L"memwrite";
-    usage = L"usage: memwrite [-m MAPPING] [--] [ID [NAME]]";
+    usage = L"usage: memwrite [-m MAPPING] [-s SDDL] [--] [ID [NAME]]";
     for (i = 1; i < argc && argv[i][0] == L'-' && argv[i][1]; i++) {
         if (!wcscmp(argv[i], L"--")) {
             i++;
@@ -473,6 +578,10 @@ int wmain(int argc, wchar_t **argv)
             if (++i == argc)
                 return usage_error(L"-m needs a MAPPING", NULL, NULL);
             mapping = argv[i];
+        } else if (!wcscmp(argv[i], L"-s")) {
+            if (++i == argc)
+                return usage_error(L"-s needs an SDDL", NULL, NULL);
+            sddl = argv[i];
         } else {
             return usage_error(L"unknown option %ls", argv[i], NULL);
         }
@@ -490,5 +599,12 @@ int wmain(int argc, wchar_t **argv)
                            L"to 2147483647", id, NULL);
     if ((why = set_name(rec.name, name)) != NULL)
         return usage_error(L"bad NAME \"%ls\": %ls", name, why);
+    if (sddl && !ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
+                                                                      &sd, NULL))
+        return usage_error(L"bad SDDL \"%ls\": %ls", sddl, L"not a security descriptor");
+    why = sd ? set_access(sd) : NULL;
+    LocalFree(sd);
+    if (why)
+        return usage_error(L"bad SDDL \"%ls\": %ls", sddl, why);
     return share(mapping, &rec, name);
 }
