@@ -1556,10 +1556,11 @@ static void hostile_sleep(const wchar_t *m)
             Sleep(1000);
             seen[r] = f.out.lines;
         }
+        close_stdin(&w);        /* the stop, while the waker still has work */
+        WaitForSingleObject(w.pi.hProcess, LIMIT);
         v.stop = 1;
         WaitForSingleObject(t, INFINITE);
         CloseHandle(t);
-        close_stdin(&w);
         finish(&f, LIMIT);
         CHECK(f.code == 0, "the follower: exit %d: %s", f.code, f.err.data);
         check_follower(f.out.data, 0, 100000);
@@ -1648,6 +1649,7 @@ static void restarts(const wchar_t *m)
     wchar_t n[MAX_PATH];
     HANDLE t, ready, alive;
     struct proc w, rw;
+    ULONGLONG used;
     long id;
     char name[32];
 
@@ -1672,7 +1674,9 @@ static void restarts(const wchar_t *m)
     swprintf(n, MAX_PATH, L"%ls.alive", m);
     alive = CreateMutexW(NULL, FALSE, n);
     start(&rw, L"memread", L"-w 5 -m %ls", m);
-    Sleep(300);
+    Sleep(100);
+    used = cpu_over(&rw.pi, 500);
+    CHECK(used < 60, "memread -w used %llu ms of CPU in 500 ms beside a set .ready", used);
     start(&w, L"memwrite", L"-m %ls 8 n8", m);
     finish(&rw, LIMIT);
     CHECK(rw.code == 0 && !strcmp(rw.out.data, "8\r\nn8\r\n"), "memread -w 5 where .ready "
@@ -1842,13 +1846,14 @@ static BOOL dacl_of(HANDLE h, PSID sid, ACCESS_MASK *allowed, int *aces)
     return ok;
 }
 
-/* A follower whose event memwrite may not set: memwrite says so, once,
+/* A follower whose event appears only after it first asked is woken when
+   it asks again; one whose event memwrite may not set is said, once,
    however often it asks. */
 static void unwakable(const wchar_t *m)
 {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
     wchar_t n[MAX_PATH], mu[MAX_PATH];
-    HANDLE h = NULL, e = NULL;
+    HANDLE h = NULL, e = NULL, e6;
     LONG *sleep;
     struct proc w;
     const char *p;
@@ -1862,6 +1867,22 @@ static void unwakable(const wchar_t *m)
                                                              &sa.lpSecurityDescriptor, NULL);
         e = CreateEventW(&sa, FALSE, FALSE, n);
         CHECK(e != NULL, "cannot make %ls: error %lu", n, GetLastError());
+        /* First a follower that asks before its event exists (as one left
+           by a follower that ended might): then it makes it, and is woken. */
+        sleep[1 + 2 * 6] = (LONG)GetCurrentProcessId();
+        InterlockedExchange(&sleep[2 + 2 * 6], 1);
+        InterlockedExchange(&sleep[0], 1);
+        say(&w, "5 n5\n");
+        Sleep(300);
+        swprintf(n, MAX_PATH, L"%ls.w6", mu);
+        e6 = CreateEventW(NULL, FALSE, FALSE, n);
+        InterlockedExchange(&sleep[2 + 2 * 6], 1);
+        InterlockedExchange(&sleep[0], 1);
+        say(&w, "6 n6\n");
+        CHECK(e6 && WaitForSingleObject(e6, 2000) == WAIT_OBJECT_0, "a follower whose event "
+              "came after its first ask was not woken at its second");
+        if (e6)
+            CloseHandle(e6);
         sleep[1 + 2 * 5] = (LONG)GetCurrentProcessId();
         for (int k = 2; k <= 4; k++) {
             InterlockedExchange(&sleep[2 + 2 * 5], 1);     /* asked */
