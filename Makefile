@@ -3,8 +3,9 @@
 #
 #   make              memwrite.exe and memread.exe, 64-bit, at the top
 #   make ARCH=i686    the 32-bit pair, in i686/
-#   make OUT=clang/ CC="clang --target=x86_64-w64-mingw32"
-#                     the 64-bit pair built by clang, in clang/
+#   make OUT=clang/ CC="clang --target=x86_64-w64-mingw32" \
+#        LDFLAGS=-L$(dirname $(x86_64-w64-mingw32-gcc -print-libgcc-file-name))
+#                     the 64-bit pair built by clang, in clang/ (with gcc's libgcc)
 #   make demo         the article's scenario in one terminal
 #   make test         the test suite
 #   make bench        the benchmark

@@ -305,7 +305,7 @@ static BOOL gone(LONG pid)
 /* Take a slot in .sleep, free or left by a follower that ended, and make
    its event; a slot whose event's name another object holds is passed
    over. 0, or an error with the name it concerns in name. */
-static DWORD take_slot(const wchar_t *mapping, struct follower *f, const SECURITY_ATTRIBUTES *sa,
+static DWORD take_slot(const wchar_t *mapping, struct follower *f, SECURITY_ATTRIBUTES *sa,
                        wchar_t name[MAX_PATH])
 {
     LONG me = (LONG)GetCurrentProcessId(), pid;
@@ -318,7 +318,7 @@ static DWORD take_slot(const wchar_t *mapping, struct follower *f, const SECURIT
                 || InterlockedCompareExchange(&f->sleep->slot[i].pid, me, pid) != pid)
                 continue;
             slot_name(name, mapping, i);
-            if ((f->wake = CreateEventW((SECURITY_ATTRIBUTES *)sa, FALSE, FALSE, name)) != NULL) {
+            if ((f->wake = CreateEventW(sa, FALSE, FALSE, name)) != NULL) {
                 f->slot = i;
                 return 0;
             }

@@ -99,10 +99,10 @@ static void wake(LONG i, LONG pid)
     wchar_t name[MAX_PATH], hint[64];
     DWORD err;
 
-    slot_name(name, w.mapping, i);
     if (!w.wake[i].event || w.wake[i].pid != pid) {
         if (w.wake[i].event)
             CloseHandle(w.wake[i].event);
+        slot_name(name, w.mapping, i);
         w.wake[i].event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
         w.wake[i].pid = pid;
     }
@@ -112,6 +112,7 @@ static void wake(LONG i, LONG pid)
     if (w.wake[i].told != pid) {
         w.wake[i].told = pid;
         _snwprintf_s(hint, 64, _TRUNCATE, L"follower %ld will not be woken", (long)pid);
+        slot_name(name, w.mapping, i);
         fail(w.wake[i].event ? L"SetEvent" : L"OpenEvent", name, err, hint);
     }
 }
@@ -313,6 +314,10 @@ static BOOL WINAPI on_ctrl(DWORD type)
 
 #define EVENT_QUERY 0x0001      /* EVENT_QUERY_STATE, which MinGW's headers lack */
 
+#define SECTION_MAPPING {STANDARD_RIGHTS_READ | SECTION_QUERY | SECTION_MAP_READ, \
+                         STANDARD_RIGHTS_WRITE | SECTION_MAP_WRITE, \
+                         STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE, SECTION_ALL_ACCESS}
+
 /* What readers and followers may do with each object, whatever -s grants:
    wait on .alive and .ready, read the section, read and write .sleep. */
 static const struct {
@@ -325,14 +330,9 @@ static const struct {
     [READY_OBJ] = {{STANDARD_RIGHTS_READ | EVENT_QUERY, STANDARD_RIGHTS_WRITE
                     | EVENT_MODIFY_STATE, STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, EVENT_ALL_ACCESS},
                    READ_CONTROL | SYNCHRONIZE | EVENT_QUERY},
-    [SLEEP_OBJ] = {{STANDARD_RIGHTS_READ | SECTION_QUERY | SECTION_MAP_READ, STANDARD_RIGHTS_WRITE
-                    | SECTION_MAP_WRITE, STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE,
-                    SECTION_ALL_ACCESS},
+    [SLEEP_OBJ] = {SECTION_MAPPING,
                    READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE},
-    [MAP_OBJ] = {{STANDARD_RIGHTS_READ | SECTION_QUERY | SECTION_MAP_READ, STANDARD_RIGHTS_WRITE
-                  | SECTION_MAP_WRITE, STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE,
-                  SECTION_ALL_ACCESS},
-                 READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ},
+    [MAP_OBJ] = {SECTION_MAPPING, READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ},
 };
 
 /* For -s: the DACL of sd, made once for each object with every grant cut
