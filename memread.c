@@ -36,9 +36,9 @@ static const wchar_t help[] =
     L"              to appear and finish writing (default 0: fail at once)\n"
     L"In the name, control characters and bytes that are not UTF-8 print as \\xHH,\n"
     L"C1 controls as \\u00HH and a backslash as \\\\.\n"
-    L"Exit status: 0 printed (with -f: and memwrite stopped); 1 no such mapping,\n"
-    L"not ready in time, bad record, memwrite died, output failed or Windows\n"
-    L"refused; 2 usage error.\n";
+    L"Exit status: 0 printed (with -f: and memwrite stopped, or Ctrl+C); 1 no such\n"
+    L"mapping, not ready in time, Ctrl+C while waiting, bad record, memwrite died,\n"
+    L"output failed or Windows refused; 2 usage error.\n";
 
 /* SECONDS: digits, then at most three decimals after a '.'. */
 static BOOL parse_seconds(const wchar_t *s, DWORD *ms)
@@ -66,6 +66,21 @@ static DWORD left_until(ULONGLONG deadline)
     return now < deadline ? (DWORD)(deadline - now) : 0;
 }
 
+/* Is MAPPING's .ready there and set? */
+static BOOL is_ready(const wchar_t *mapping)
+{
+    wchar_t name[MAX_PATH];
+    HANDLE h;
+    BOOL set;
+
+    object_name(name, mapping, READY);
+    if (!(h = OpenEventW(SYNCHRONIZE, FALSE, name)))
+        return FALSE;
+    set = WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
+    CloseHandle(h);
+    return set;
+}
+
 /* Does memwrite hold MAPPING (or did it, for followers still holding on)? */
 static BOOL has_writer(const wchar_t *mapping)
 {
@@ -78,13 +93,45 @@ static BOOL has_writer(const wchar_t *mapping)
     return h != NULL;
 }
 
+static HANDLE interrupted;      /* set by Ctrl+C, Ctrl+Break or the console closing */
+static volatile LONG stopping;  /* the same, for a loop that has no need to wait */
+static HANDLE said;             /* set once the handler has said so */
+
+/* Stop first, then say so: a stderr nobody drains may hold up the
+   message, never the stop. A console closing: let main clean up. */
+static BOOL WINAPI on_ctrl(DWORD type)
+{
+    if (type == CTRL_LOGOFF_EVENT)
+        return TRUE;            /* anyone's logoff reaches a service: go on */
+    InterlockedExchange(&stopping, 1);
+    SetEvent(interrupted);
+    if (type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT)
+        Sleep(INFINITE);
+    warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
+    SetEvent(said);
+    return TRUE;
+}
+
+/* From here on, Ctrl+C stops memread through on_ctrl. FALSE, said, if not. */
+static BOOL catch_ctrl(void)
+{
+    if (interrupted)
+        return TRUE;
+    if ((interrupted = CreateEventW(NULL, TRUE, FALSE, NULL))   /* manual reset, not set */
+        && (said = CreateEventW(NULL, TRUE, FALSE, NULL))
+        && SetConsoleCtrlHandler(on_ctrl, TRUE))
+        return TRUE;
+    fail(L"SetConsoleCtrlHandler", L"Ctrl+C", GetLastError(), NULL);
+    return FALSE;
+}
+
 /* One look for MAPPING's section: a view of it once a record is in it,
    and its handle in *map (which keeps its name), or NULL with the reason
    in *err (ERROR_FILE_NOT_FOUND, ERROR_NOT_READY: not yet) and the call
    that failed in *call. It is memwrite's (*ours: a record and a seqlock) if
-   .ready was set or .alive exists, else another program's (the record
-   alone). memwrite's holds a record once seq is not 0: .ready only wakes
-   us, since a memwrite that stopped may have left it set. */
+   .alive exists, or if .ready was set and seq is not 0 (a memwrite that
+   stopped); else another program's (the record alone). memwrite's holds a
+   record once seq is not 0: .ready only wakes us. */
 static const void *look(const wchar_t *mapping, BOOL ready, BOOL *ours, HANDLE *map,
                         DWORD *err, const wchar_t **call)
 {
@@ -95,8 +142,15 @@ static const void *look(const wchar_t *mapping, BOOL ready, BOOL *ours, HANDLE *
         *err = GetLastError();
         return NULL;
     }
-    *ours = ready || has_writer(mapping);
-    s = MapViewOfFile(*map, FILE_MAP_READ, 0, 0, *ours ? sizeof *s : sizeof s->rec);
+    /* Anyone may set a .ready that a reader made, over a section of any
+       size (a view larger than the section fails on Windows; Wine maps
+       the page): with .alive gone, only a record in it makes it memwrite's. */
+    *ours = has_writer(mapping);
+    s = *ours || ready || is_ready(mapping) ? MapViewOfFile(*map, FILE_MAP_READ, 0, 0, sizeof *s) : NULL;
+    if (s && !*ours)
+        *ours = *(volatile LONG *)&s->seq != 0;
+    else if (!*ours)
+        s = MapViewOfFile(*map, FILE_MAP_READ, 0, 0, sizeof s->rec);
     *err = s ? ERROR_NOT_READY : GetLastError();
     *call = L"MapViewOfFile";
     if (s && (!*ours || *(volatile LONG *)&s->seq))
@@ -107,54 +161,82 @@ static const void *look(const wchar_t *mapping, BOOL ready, BOOL *ours, HANDLE *
     return NULL;
 }
 
-/* A view of MAPPING's section once a record is in it, waiting until the
-   deadline: memwrite's .ready wakes us as it is set; another program's
-   section is looked for every POLL_MS. */
-static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *ours,
-                             HANDLE *map)
+static BOOL not_yet(DWORD err)
 {
-    const wchar_t *call = L"CreateEvent";
+    return err == ERROR_FILE_NOT_FOUND || err == ERROR_NOT_READY;
+}
+
+/* Wait for MAPPING's section to hold a record until the deadline or Ctrl+C:
+   memwrite's .ready wakes us as it is set; another program's section is
+   looked for every POLL_MS. NULL with *err 0 if said already. */
+static const void *wait_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *ours,
+                             HANDLE *map, DWORD *err, const wchar_t **call)
+{
     wchar_t name[MAX_PATH];
     const void *view = NULL;
     SECURITY_ATTRIBUTES sa;
-    DWORD r, err;
-    HANDLE ready;
+    HANDLE h[2];
+    DWORD r;
 
+    if (!catch_ctrl()) {
+        *err = 0;
+        return NULL;
+    }
     object_name(name, mapping, READY);
     /* memwrite's ready event, or a new one to wait on until memwrite comes,
        which any memwrite may set (SYNCHRONIZE | EVENT_MODIFY_STATE), whoever
        runs it: readers do not trust it. */
     if (!attributes(L"D:(A;;0x100002;;;WD)", &sa)) {
         fail(L"ConvertStringSecurityDescriptor", name, GetLastError(), NULL);
+        *err = 0;
         return NULL;
     }
-    ready = CreateEventExW(&sa, name, CREATE_EVENT_MANUAL_RESET, SYNCHRONIZE);
-    err = GetLastError();
+    h[0] = CreateEventExW(&sa, name, CREATE_EVENT_MANUAL_RESET, SYNCHRONIZE);
+    *err = GetLastError();
     LocalFree(sa.lpSecurityDescriptor);
-    if (!ready) {
-        fail(call, name, err, denied(err));
+    if (!h[0]) {
+        fail(L"CreateEvent", name, *err, denied(*err));
+        *err = 0;
         return NULL;
     }
+    h[1] = interrupted;
     do {
-        if ((r = WaitForSingleObject(ready, min(POLL_MS, left_until(deadline)))) == WAIT_FAILED) {
-            fail(L"WaitForSingleObject", name, GetLastError(), NULL);
-            CloseHandle(ready);
-            return NULL;
+        r = WaitForMultipleObjects(2, h, FALSE, min(POLL_MS, left_until(deadline)));
+        if (r == WAIT_FAILED) {
+            fail(L"WaitForMultipleObjects", name, GetLastError(), NULL);
+            *err = 0;
+        } else if (r == WAIT_OBJECT_0 + 1) {
+            *err = 0;           /* Ctrl+C: the handler says so */
+        } else if ((view = look(mapping, r == WAIT_OBJECT_0, ours, map, err, call)) == NULL
+                   && r == WAIT_OBJECT_0) {    /* set, but by a writer gone */
+            WaitForSingleObject(interrupted, min(POLL_MS / 5, left_until(deadline)));
         }
-        if ((view = look(mapping, r == WAIT_OBJECT_0, ours, map, &err, &call)) != NULL)
-            break;
-        if (r == WAIT_OBJECT_0)
-            Sleep(min(POLL_MS / 5, left_until(deadline)));  /* set, but by a writer gone */
-    } while ((err == ERROR_FILE_NOT_FOUND || err == ERROR_NOT_READY) && left_until(deadline));
-    CloseHandle(ready);
-    if (view)
+    } while (!view && not_yet(*err) && left_until(deadline) && !stopping);
+    CloseHandle(h[0]);
+    return view;
+}
+
+/* A view of MAPPING's section once a record is in it, and its handle in
+   *map; NULL, said, if there is none by the deadline. When the record is
+   there, memread does what the article's does: no event, no handler. */
+static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *ours,
+                             HANDLE *map)
+{
+    const wchar_t *call;
+    DWORD err;
+    const void *view = look(mapping, FALSE, ours, map, &err, &call);
+
+    if (!view && not_yet(err) && left_until(deadline))
+        view = wait_view(mapping, deadline, ours, map, &err, &call);
+    if (view || !err)
         return view;
     if (err == ERROR_NOT_READY)
         warn(L"\"%ls\": the record is not ready: its writer has not finished; "
              L"a longer -w may help", shown);
     else
         fail(call, mapping, err, err == ERROR_FILE_NOT_FOUND
-             ? L"is memwrite running, and with the same -m?" : denied(err));
+             ? L"is memwrite running, and with the same -m? -w SECONDS waits for it"
+             : denied(err));
     return NULL;
 }
 
@@ -263,25 +345,6 @@ static void stuck(void)
          L"or is not memwrite", shown);
 }
 
-static HANDLE interrupted;      /* set by Ctrl+C or Ctrl+Break while following */
-static volatile LONG stopping;  /* the same, for a follower that has no need to wait */
-
-/* Ctrl+C, or the console closing: the follower frees its slot and exits. */
-static BOOL WINAPI on_ctrl(DWORD type)
-{
-    BOOL key = type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT;
-
-    if (type == CTRL_LOGOFF_EVENT)
-        return TRUE;            /* anyone's logoff reaches a service: go on */
-    if (key)
-        warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
-    InterlockedExchange(&stopping, 1);
-    SetEvent(interrupted);
-    if (!key)
-        Sleep(INFINITE);        /* closing or shutting down: let main clean up */
-    return TRUE;
-}
-
 /* The objects a follower needs beside memwrite's section. */
 struct follower {
     HANDLE alive, sleep_map, wake;
@@ -289,7 +352,7 @@ struct follower {
     LONG slot;
 };
 
-/* Has process pid ended? Only then may its slot be taken. */
+/* Has process pid ended? For messages only: a slot is taken by its event. */
 static BOOL gone(LONG pid)
 {
     HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
@@ -302,56 +365,72 @@ static BOOL gone(LONG pid)
     return ended;
 }
 
-/* Take a slot in .sleep, free or left by a follower that ended, and make
-   its event; a slot whose event's name another object holds is passed
-   over. 0, or an error with the name it concerns in name. */
+/* Take a slot: the first whose event this follower makes anew. The event
+   is the slot: while it exists (its follower's handle open, or memwrite's
+   for a moment as it wakes it), nobody else makes it, and when its
+   follower ends, however it ends, it goes. One that exists already is
+   another's, never ours. The pid that a follower writes in its slot is a
+   hint: free slots are tried first. 0, or an error with the name it
+   concerns in name. */
 static DWORD take_slot(const wchar_t *mapping, struct follower *f, SECURITY_ATTRIBUTES *sa,
                        wchar_t name[MAX_PATH])
 {
-    LONG me = (LONG)GetCurrentProcessId(), pid;
-    DWORD err = ERROR_TOO_MANY_SEMAPHORES;  /* no better word for "all taken" */
+    DWORD err;
 
     for (int pass = 0; pass < 2; pass++) {
         for (LONG i = 0; i < SLOTS; i++) {
-            pid = *(volatile LONG *)&f->sleep->slot[i].pid;
-            if ((pid && (pass == 0 || !gone(pid)))
-                || InterlockedCompareExchange(&f->sleep->slot[i].pid, me, pid) != pid)
+            if ((*(volatile LONG *)&f->sleep->slot[i].pid != 0) != pass)
                 continue;
             slot_name(name, mapping, i);
-            if ((f->wake = CreateEventW(sa, FALSE, FALSE, name)) != NULL) {
+            f->wake = CreateEventExW(sa, name, 0, SYNCHRONIZE);  /* auto-reset, not set */
+            err = GetLastError();
+            if (f->wake && err != ERROR_ALREADY_EXISTS) {
                 f->slot = i;
+                InterlockedExchange(&f->sleep->slot[i].pid, (LONG)GetCurrentProcessId());
                 return 0;
             }
-            err = GetLastError();
-            InterlockedExchange(&f->sleep->slot[i].pid, 0);
+            if (f->wake)
+                CloseHandle(f->wake);
+            f->wake = NULL;
+            if (err != ERROR_ALREADY_EXISTS && err != ERROR_ACCESS_DENIED
+                && err != ERROR_INVALID_HANDLE)
+                return err;     /* not "taken": out of resources, say */
         }
     }
-    return err;
+    return ERROR_TOO_MANY_SEMAPHORES;   /* no better word for "all taken" */
+}
+
+/* Why no slot was free: followers in all, or objects of other programs
+   under their events' names. The pids are hints, good enough to say. */
+static void no_slot(const struct follower *f)
+{
+    int live = 0;
+    LONG pid;
+
+    for (LONG i = 0; i < SLOTS; i++)
+        live += (pid = *(volatile LONG *)&f->sleep->slot[i].pid) != 0 && !gone(pid);
+    if (live == SLOTS)
+        warn(L"\"%ls\": %d followers already follow this memwrite", shown, SLOTS);
+    else
+        warn(L"\"%ls\": no free slot: %d followers follow this memwrite, and objects "
+             L"of other programs hold %d of the names \"%ls.w0\" to \".w%d\"", shown,
+             live, SLOTS - live, shown, SLOTS - 1);
 }
 
 /* The SID of this process's user, as a string to LocalFree; NULL on failure. */
 static wchar_t *my_sid(void)
 {
-    union {
-        TOKEN_USER user;
-        char room[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
-    } u;
+    struct user me;
     wchar_t *sid = NULL;
-    HANDLE token;
-    DWORD n;
 
-    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
-        if (GetTokenInformation(token, TokenUser, &u, sizeof u, &n))
-            ConvertSidToStringSidW(u.user.User.Sid, &sid);
-        CloseHandle(token);
-    }
+    if (get_user(&me))
+        ConvertSidToStringSidW(me.user.User.Sid, &sid);
     return sid;
 }
 
 /* Security attributes for a follower's event: memwrite, whoever runs it
-   (the owner of .sleep), may set it; this user may set it and wait on it,
-   so that the next follower in this slot can open it while memwrite holds
-   it. Wine gives objects made with the default descriptor no owner. */
+   (the owner of .sleep), may set it; this user may set it and wait on it.
+   Wine gives objects made with the default descriptor no owner. */
 static DWORD event_attributes(HANDLE sleep_map, SECURITY_ATTRIBUTES *sa)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
@@ -382,7 +461,8 @@ static DWORD open_follower(const wchar_t *mapping, struct follower *f, wchar_t n
 
     f->slot = SLOTS;            /* none yet */
     object_name(name, mapping, ALIVE);
-    if (!(f->alive = OpenMutexW(SYNCHRONIZE, FALSE, name)))
+    /* MUTEX_MODIFY_STATE: to pass it on with ReleaseMutex if memwrite dies */
+    if (!(f->alive = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name)))
         return GetLastError();
     object_name(name, mapping, SLEEP);
     if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE | READ_CONTROL, FALSE, name))
@@ -395,14 +475,16 @@ static DWORD open_follower(const wchar_t *mapping, struct follower *f, wchar_t n
     return err;
 }
 
+/* Leave the slot, then close the event: its name goes with the last handle. */
 static void close_follower(struct follower *f)
 {
-    if (f->wake)
-        CloseHandle(f->wake);
     if (f->sleep && f->slot < SLOTS) {
         InterlockedExchange(&f->sleep->slot[f->slot].asked, 0);
-        InterlockedExchange(&f->sleep->slot[f->slot].pid, 0);   /* free for the next */
+        InterlockedCompareExchange(&f->sleep->slot[f->slot].pid, 0,
+                                   (LONG)GetCurrentProcessId());        /* free for the next */
     }
+    if (f->wake)
+        CloseHandle(f->wake);
     if (f->sleep)
         UnmapViewOfFile(f->sleep);
     if (f->sleep_map)
@@ -440,19 +522,15 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     int rc = EXIT_FAIL;
     DWORD r, err;
 
-    if (!(interrupted = CreateEventW(NULL, TRUE, FALSE, NULL))      /* manual reset, not set */
-        || !SetConsoleCtrlHandler(on_ctrl, TRUE)) {
-        fail(L"SetConsoleCtrlHandler", mapping, GetLastError(), NULL);
+    if (!catch_ctrl())
         return EXIT_FAIL;
-    }
     /* Once memwrite has stopped, the objects may be gone: the record is all. */
     if ((err = open_follower(mapping, &f, name)) && !*stopped_now) {
         if (err == ERROR_TOO_MANY_SEMAPHORES)
-            warn(L"\"%ls\": %d followers already follow this memwrite", shown, SLOTS);
+            no_slot(&f);
         else
             fail(L"following", name, err, denied(err));
         close_follower(&f);
-        CloseHandle(interrupted);
         return EXIT_FAIL;
     }
     h[0] = interrupted;
@@ -492,7 +570,6 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     }
     if (stopping)
         rc = EXIT_OK;           /* Ctrl+C */
-    CloseHandle(interrupted);
     close_follower(&f);
     return rc;
 }
@@ -508,7 +585,7 @@ static int read_record(const wchar_t *mapping, ULONGLONG deadline, BOOL followin
     int rc = EXIT_FAIL;
 
     if (!(view = open_view(mapping, deadline, &ours, &map)))
-        return EXIT_FAIL;
+        return EXIT_FAIL;       /* Ctrl+C too, while waiting: nothing was read */
     if (following && !ours)
         warn(L"\"%ls\": no memwrite shares this section: there is nothing to follow", shown);
     else if (following)
@@ -521,6 +598,14 @@ static int read_record(const wchar_t *mapping, ULONGLONG deadline, BOOL followin
         rc = print_record(&rec);
     UnmapViewOfFile(view);
     CloseHandle(map);
+    return rc;
+}
+
+/* Ctrl+C's message, unless a stderr nobody drains holds it up. */
+static int after_ctrl(int rc)
+{
+    if (stopping)
+        WaitForSingleObject(said, 1000);
     return rc;
 }
 
@@ -556,5 +641,5 @@ int wmain(int argc, wchar_t **argv)
     if ((why = bad_mapping(mapping)) != NULL)
         return usage_error(L"bad MAPPING \"%ls\": %ls", mapping, why);
     shown = clip(mapping, cut);
-    return read_record(mapping, GetTickCount64() + wait_ms, following);
+    return after_ctrl(read_record(mapping, GetTickCount64() + wait_ms, following));
 }

@@ -35,11 +35,11 @@ struct writer {
     HANDLE stop;                /* set by end of input, an empty line or Ctrl+C */
     HANDLE kick;                /* auto-reset: the waker has a scan to make */
     LONG due;                   /* 1 from a kick until the waker's scan begins */
+    HANDLE report;              /* auto-reset: a follower's wake-up failed, to be said */
     struct {
-        LONG pid;               /* the follower it was opened for, or 0 */
-        HANDLE event;           /* NULL if it could not be opened */
-        LONG told;              /* the follower last said to be unwakable */
-    } wake[SLOTS];              /* the waker's alone */
+        LONG state;             /* 0 fine; 1 failed, to be said; 2 said (once ever) */
+        DWORD err;              /* why its first wake-up failed */
+    } failed[SLOTS];
     LONG ctrl;                  /* 1 once Ctrl+C or Ctrl+Break has come */
     HANDLE said;                /* set once the handler has said so */
     unsigned long bad_lines;
@@ -75,78 +75,109 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     int n;
 
     if (!*name)
-        return L"it is empty";
+        return L"the name is empty";
     for (const wchar_t *p = name; *p; p++)
         if (is_control(*p))
-            return L"it has a control character";
+            return L"the name has a control character";
     n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, name, -1, NULL, 0, NULL, NULL);
     if (n == 0)
-        return L"it is not valid Unicode";
+        return L"the name is not valid Unicode";
     if (n > 20)
-        return L"it is longer than 19 bytes of UTF-8";
+        return L"the name is longer than 19 bytes of UTF-8";
     memset(out, 0, 20);
     WideCharToMultiByte(CP_UTF8, 0, name, -1, out, 20, NULL, NULL);
     return NULL;
 }
 
-/* Set the event of the follower pid in slot i, opened once for each
-   follower (one not opened yet is tried again at its next ask: it may not
-   have made it yet). An event that is there but that memwrite may not
-   set is said, once for each follower. One that is not there is nobody's
-   to wake: a follower makes its event before it asks. */
-static void wake(LONG i, LONG pid)
+/* Set the event of the follower in slot i: 0, or why not. memwrite keeps
+   no handle to it: the follower's is the only one that lasts, so its name
+   goes with it, and the next follower in the slot makes a new event. */
+static DWORD wake(LONG i)
 {
-    wchar_t name[MAX_PATH], hint[64];
-    DWORD err;
+    wchar_t name[MAX_PATH];
+    HANDLE event;
+    DWORD err = 0;
 
-    if (!w.wake[i].event || w.wake[i].pid != pid) {
-        if (w.wake[i].event)
-            CloseHandle(w.wake[i].event);
-        slot_name(name, w.mapping, i);
-        w.wake[i].event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
-        w.wake[i].pid = pid;
-    }
-    if (w.wake[i].event ? SetEvent(w.wake[i].event) : GetLastError() != ERROR_ACCESS_DENIED)
+    slot_name(name, w.mapping, i);
+    if (!(event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name)))
+        return GetLastError();
+    if (!SetEvent(event))
+        err = GetLastError();
+    CloseHandle(event);
+    return err;
+}
+
+/* A wake-up that failed for slot i: the first for the slot is handed to
+   the reporter, which says it; the waker itself never writes. */
+static void note_failure(LONG i, DWORD err)
+{
+    if (w.failed[i].state)
         return;
-    err = GetLastError();
-    if (w.wake[i].told != pid) {
-        w.wake[i].told = pid;
-        _snwprintf_s(hint, 64, _TRUNCATE, L"follower %ld will not be woken", (long)pid);
-        slot_name(name, w.mapping, i);
-        fail(w.wake[i].event ? L"SetEvent" : L"OpenEvent", name, err, hint);
-    }
+    w.failed[i].err = err;
+    InterlockedExchange(&w.failed[i].state, 1);     /* a release: err first */
+    SetEvent(w.report);
 }
 
 /* The waker: a thread that, for each kick, sets the event of every follower
    that asked, so that publishing never waits on followers. Kicks that come
-   while it is busy merge into one more scan. .sleep is any follower's to
-   write: each field is read once, and none is an index or a size. */
+   while it is busy merge into one more scan. A wake-up that fails, unless
+   no event is there (no follower, or one gone), is asked again and tried
+   after a pause that doubles up to RETRY_MAX. .sleep is any follower's to write: each
+   field is read once, and none is an index or a size. */
+#define RETRY_MIN 10            /* ms */
+#define RETRY_MAX 1000
+
 static DWORD WINAPI waker(void *unused)
 {
     HANDLE h[2] = {w.kick, w.stop};
     struct sleepers *sl = w.sleep;      /* main may let go of w.sleep */
+    DWORD r, err, timeout = INFINITE, pause = RETRY_MIN;
     volatile LONG *asked;
-    LONG pid;
-    DWORD r;
+    BOOL again;
 
     (void)unused;
-    while ((r = WaitForMultipleObjects(2, h, FALSE, INFINITE)) == WAIT_OBJECT_0) {
+    while ((r = WaitForMultipleObjects(2, h, FALSE, timeout)) == WAIT_OBJECT_0
+           || r == WAIT_TIMEOUT) {
         InterlockedExchange(&w.due, 0);
         InterlockedExchange(&sl->asking, 0);
         /* Both resets are visible before any flag is read: a publish that
            finds them kicks again, and the scan reads every flag set before
            them. */
         MemoryBarrier();
+        again = FALSE;
         for (LONG i = 0; i < SLOTS; i++) {
             asked = &sl->slot[i].asked;
             if (!*asked || !InterlockedExchange(asked, 0))
                 continue;
-            if ((pid = *(volatile LONG *)&sl->slot[i].pid) != 0)
-                wake(i, pid);
+            if ((err = wake(i)) == 0 || err == ERROR_FILE_NOT_FOUND)
+                continue;       /* woken, or no follower there to wake */
+            InterlockedExchange(asked, 1);
+            note_failure(i, err);
+            again = TRUE;
+        }
+        timeout = again ? pause : INFINITE;
+        pause = again ? min(2 * pause, RETRY_MAX) : RETRY_MIN;
+    }
+    return 0;
+}
+
+/* The reporter: says each slot's first failed wake-up, so that a stderr
+   nobody drains holds up this thread alone. At most one line a slot. */
+static DWORD WINAPI reporter(void *unused)
+{
+    wchar_t name[MAX_PATH], hint[80];
+
+    (void)unused;
+    while (WaitForSingleObject(w.report, INFINITE) == WAIT_OBJECT_0) {
+        for (LONG i = 0; i < SLOTS; i++) {
+            if (InterlockedCompareExchange(&w.failed[i].state, 2, 1) != 1)
+                continue;
+            slot_name(name, w.mapping, i);
+            _snwprintf_s(hint, 80, _TRUNCATE, L"the follower in slot %ld is not woken: "
+                         L"memwrite tries again", (long)i);
+            fail(L"waking", name, w.failed[i].err, hint);
         }
     }
-    if (r == WAIT_FAILED)
-        fail(L"WaitForMultipleObjects", w.mapping, GetLastError(), L"followers are woken no more");
     return 0;
 }
 
@@ -189,6 +220,10 @@ static const wchar_t *parse_line(const char *line, size_t len, struct student *r
     if (wmemchr(text, 0, n))
         return L"it has a control character";   /* a NUL would cut it short */
     text[n] = 0;
+    if (!text[wcsspn(text, L" \t")])
+        return L"it has only spaces and tabs (an empty line stops)";
+    if (*text == L' ' || *text == L'\t')
+        return L"it starts with a space or a tab: the ID comes first";
     name = text + wcscspn(text, L" \t");
     if (*name)
         *name++ = 0;
@@ -273,12 +308,18 @@ static DWORD WINAPI read_updates(void *unused)
     static char buf[65536];
     static wchar_t typed[4096];
     DWORD mode, n;
-    BOOL console = GetConsoleMode(in, &mode), more = TRUE;
+    BOOL console = GetConsoleMode(in, &mode), more = TRUE, ok;
 
     (void)unused;
     while (more) {
-        if (console ? !ReadConsoleW(in, typed, 4096, &n, NULL)
-                    : !ReadFile(in, buf, sizeof buf, &n, NULL)) {
+        SetLastError(0);
+        ok = console ? ReadConsoleW(in, typed, 4096, &n, NULL)
+                     : ReadFile(in, buf, sizeof buf, &n, NULL);
+        /* Windows 8 and later end a console read at Ctrl+C with nothing
+           read: the handler stops memwrite and says so; this is no end. */
+        if (console && !n && GetLastError() == ERROR_OPERATION_ABORTED)
+            continue;
+        if (!ok) {
             if (GetLastError() != ERROR_BROKEN_PIPE)    /* a pipe's end of input */
                 w.read_error = GetLastError();
             break;
@@ -319,45 +360,81 @@ static BOOL WINAPI on_ctrl(DWORD type)
                          STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE, SECTION_ALL_ACCESS}
 
 /* What readers and followers may do with each object, whatever -s grants:
-   wait on .alive and .ready, read the section, read and write .sleep. */
+   wait on .alive (and pass it on) and .ready, read the section, read and
+   write .sleep; and what a memwrite run by the same user needs to take
+   over an .alive or a .ready that this one leaves behind. */
 static const struct {
     GENERIC_MAPPING map;        /* what GA, GR, GW and GX mean for its kind */
-    ACCESS_MASK most;
+    ACCESS_MASK most, self;
 } access[OBJECTS] = {
     [ALIVE_OBJ] = {{STANDARD_RIGHTS_READ | MUTANT_QUERY_STATE, STANDARD_RIGHTS_WRITE,
                     STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, MUTEX_ALL_ACCESS},
-                   READ_CONTROL | SYNCHRONIZE | MUTANT_QUERY_STATE},
+                   READ_CONTROL | SYNCHRONIZE | MUTANT_QUERY_STATE,
+                   SYNCHRONIZE | MUTEX_MODIFY_STATE},
     [READY_OBJ] = {{STANDARD_RIGHTS_READ | EVENT_QUERY, STANDARD_RIGHTS_WRITE
                     | EVENT_MODIFY_STATE, STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, EVENT_ALL_ACCESS},
-                   READ_CONTROL | SYNCHRONIZE | EVENT_QUERY},
+                   READ_CONTROL | SYNCHRONIZE | EVENT_QUERY,
+                   SYNCHRONIZE | EVENT_MODIFY_STATE},
     [SLEEP_OBJ] = {SECTION_MAPPING,
-                   READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE},
-    [MAP_OBJ] = {SECTION_MAPPING, READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ},
+                   READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE, 0},
+    [MAP_OBJ] = {SECTION_MAPPING, READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ, 0},
 };
+
+/* Why sd has a part that -s does not take, or NULL: an owner, a group, or
+   a SACL entry other than a mandatory label. What it leaves out, Windows
+   fills in as for any object memwrite makes. */
+static const wchar_t *unwanted(PSECURITY_DESCRIPTOR sd, PACL *label)
+{
+    BOOL present, defaulted;
+    ACE_HEADER *ace;
+    PSID sid;
+
+    if (GetSecurityDescriptorOwner(sd, &sid, &defaulted) && sid)
+        return L"an owner (O:) is not taken: memwrite's user owns what it makes";
+    if (GetSecurityDescriptorGroup(sd, &sid, &defaulted) && sid)
+        return L"a group (G:) is not taken";
+    if (!GetSecurityDescriptorSacl(sd, &present, label, &defaulted) || !present)
+        *label = NULL;
+    for (DWORD i = 0; *label && i < (*label)->AceCount; i++)
+        if (!GetAce(*label, i, (void **)&ace) || ace->AceType != SYSTEM_MANDATORY_LABEL_ACE_TYPE)
+            return L"S: takes a mandatory label (ML) and nothing else";
+    return NULL;
+}
 
 /* For -s: the DACL of sd, made once for each object with every grant cut
    to what readers and followers need there, so that no grant lets them
-   write the record; denials stay whole. memwrite's own handles have full
-   access whatever the DACL. Why sd cannot be used, or NULL. */
+   write the record; denials stay whole; then a grant to this user of what
+   a later memwrite needs to take over. A mandatory label in sd goes on
+   every object. memwrite's own handles have full access whatever the
+   DACL. Why sd cannot be used, or NULL. */
 static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
 {
     BOOL present, defaulted;
     ACCESS_ALLOWED_ACE *ace;    /* an allow and a deny ACE are laid out alike */
     ACCESS_MASK mask;
-    PACL dacl, cut;
+    PACL dacl, label, cut, copy;
     PSECURITY_DESCRIPTOR made;
     GENERIC_MAPPING map;
+    struct user me;
+    const wchar_t *why;
+    DWORD size;
 
     if (!GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) || !present || !dacl)
         return L"it has no DACL (D:...)";
+    if ((why = unwanted(sd, &label)) != NULL)
+        return why;
+    if (!get_user(&me))
+        return L"this process's user cannot be read";
     for (int k = 0; k < OBJECTS; k++) {
-        made = LocalAlloc(LPTR, SECURITY_DESCRIPTOR_MIN_LENGTH + dacl->AclSize);
+        size = dacl->AclSize + sizeof(ACCESS_ALLOWED_ACE) + SECURITY_MAX_SID_SIZE;
+        made = LocalAlloc(LPTR, SECURITY_DESCRIPTOR_MIN_LENGTH + size
+                                + (label ? label->AclSize : 0));
         if (!made)
             return L"out of memory";
         cut = (PACL)((char *)made + SECURITY_DESCRIPTOR_MIN_LENGTH);
         w.sa[k] = (SECURITY_ATTRIBUTES){sizeof w.sa[k], made, FALSE};
         if (!InitializeSecurityDescriptor(made, SECURITY_DESCRIPTOR_REVISION)
-            || !InitializeAcl(cut, dacl->AclSize, ACL_REVISION))
+            || !InitializeAcl(cut, size, ACL_REVISION))
             return L"it cannot be copied";
         for (DWORD i = 0; i < dacl->AceCount; i++) {
             if (!GetAce(dacl, i, (void **)&ace))
@@ -377,8 +454,16 @@ static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
                 return L"only allow (A) and deny (D) entries are taken";
             }
         }
-        if (!SetSecurityDescriptorDacl(made, TRUE, cut, FALSE))
+        if ((access[k].self && !AddAccessAllowedAce(cut, ACL_REVISION, access[k].self,
+                                                    me.user.User.Sid))
+            || !SetSecurityDescriptorDacl(made, TRUE, cut, FALSE))
             return L"it cannot be copied";
+        if (label) {
+            copy = (PACL)((char *)cut + size);
+            memcpy(copy, label, label->AclSize);
+            if (!SetSecurityDescriptorSacl(made, TRUE, copy, FALSE))
+                return L"its label cannot be copied";
+        }
     }
     return NULL;
 }
@@ -433,7 +518,10 @@ static BOOL make_objects(const wchar_t *mapping)
     DWORD err;
 
     object_name(name, mapping, ALIVE);
-    w.alive = CreateMutexW(sa(ALIVE_OBJ), TRUE, name);  /* owned by this thread */
+    /* Owned by this thread if made here. The Ex form asks only for what
+       memwrite needs of one that exists: CreateMutexW would ask for all. */
+    w.alive = CreateMutexExW(sa(ALIVE_OBJ), name, CREATE_MUTEX_INITIAL_OWNER,
+                             SYNCHRONIZE | MUTEX_MODIFY_STATE);
     err = GetLastError();
     /* One that exists but is free is held open by a reader, or by followers
        of a memwrite that is gone: take it. A running memwrite owns its own. */
@@ -493,9 +581,6 @@ static void release(void)
         UnmapViewOfFile(w.view);
     if (w.map)
         CloseHandle(w.map);
-    for (int i = SLOTS - 1; i >= 0; i--)
-        if (w.wake[i].event)
-            CloseHandle(w.wake[i].event);
     if (w.sleep)
         UnmapViewOfFile(w.sleep);
     if (w.sleep_map)
@@ -511,7 +596,7 @@ static void release(void)
 /* Share the first record, publish the lines of stdin, and stop cleanly. */
 static int share(const wchar_t *mapping, const struct student *rec, const wchar_t *name)
 {
-    HANDLE reader = NULL, wakes = NULL;
+    HANDLE reader = NULL, wakes = NULL, says = NULL;
     int rc = EXIT_FAIL;
 
     /* The events, the Ctrl+C handler and both threads come first: from the
@@ -521,9 +606,11 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
     if (!(w.stop = CreateEventW(NULL, TRUE, FALSE, NULL))   /* manual reset, not set */
         || !(w.said = CreateEventW(NULL, TRUE, FALSE, NULL))
         || !(w.kick = CreateEventW(NULL, FALSE, FALSE, NULL))   /* auto-reset */
+        || !(w.report = CreateEventW(NULL, FALSE, FALSE, NULL))
         || !SetConsoleCtrlHandler(on_ctrl, TRUE)
         || !(reader = CreateThread(NULL, 0, read_updates, NULL, CREATE_SUSPENDED, NULL))
-        || !(wakes = CreateThread(NULL, 0, waker, NULL, CREATE_SUSPENDED, NULL))) {
+        || !(wakes = CreateThread(NULL, 0, waker, NULL, CREATE_SUSPENDED, NULL))
+        || !(says = CreateThread(NULL, 0, reporter, NULL, 0, NULL))) {
         fail(L"waiting for", L"stdin", GetLastError(), NULL);
         return EXIT_FAIL;
     }
@@ -583,7 +670,10 @@ int wmain(int argc, wchar_t **argv)
                 return usage_error(L"-s needs an SDDL", NULL, NULL);
             sddl = argv[i];
         } else {
-            return usage_error(L"unknown option %ls", argv[i], NULL);
+            int32_t n;
+
+            return usage_error(L"unknown option %ls%ls", argv[i], parse_id(argv[i], &n)
+                               ? L": put -- before an ID that starts with -" : NULL);
         }
     }
     if (i < argc)
@@ -599,6 +689,10 @@ int wmain(int argc, wchar_t **argv)
                            L"to 2147483647", id, NULL);
     if ((why = set_name(rec.name, name)) != NULL)
         return usage_error(L"bad NAME \"%ls\": %ls", name, why);
+    /* Windows makes it a NULL DACL, and Wine an empty one: neither is -s's. */
+    if (sddl && wcsstr(sddl, L"NO_ACCESS_CONTROL"))
+        return usage_error(L"bad SDDL \"%ls\": %ls", sddl,
+                           L"it has no DACL (D:...): NO_ACCESS_CONTROL lets anyone do anything");
     if (sddl && !ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
                                                                       &sd, NULL))
         return usage_error(L"bad SDDL \"%ls\": %ls", sddl, L"not a security descriptor");

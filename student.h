@@ -107,6 +107,25 @@ static void slot_name(wchar_t out[MAX_PATH], const wchar_t *mapping, LONG slot)
     _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%ls%ls%ld", mapping, WAKE, slot);
 }
 
+/* The user this process runs as. */
+struct user {
+    TOKEN_USER user;
+    char room[SECURITY_MAX_SID_SIZE];   /* for the SID that user.User.Sid points to */
+};
+
+static BOOL get_user(struct user *u)
+{
+    HANDLE token;
+    DWORD n;
+    BOOL ok = FALSE;
+
+    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        ok = GetTokenInformation(token, TokenUser, u, sizeof *u, &n);
+        CloseHandle(token);
+    }
+    return ok;
+}
+
 /* Write s to h: to a console as UTF-16, so that every script shows, and
    anywhere else as UTF-8 with CRLF line ends. FALSE unless all of it was
    written. WriteFile, not stdio: a handle-less stream cannot crash it, and
