@@ -172,7 +172,7 @@ static BOOL not_yet(DWORD err)
 static const void *wait_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *ours,
                              HANDLE *map, DWORD *err, const wchar_t **call)
 {
-    wchar_t name[MAX_PATH];
+    wchar_t name[MAX_PATH], sddl[64];
     const void *view = NULL;
     SECURITY_ATTRIBUTES sa;
     HANDLE h[2];
@@ -186,7 +186,8 @@ static const void *wait_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
     /* memwrite's ready event, or a new one to wait on until memwrite comes,
        which any memwrite may set (SYNCHRONIZE | EVENT_MODIFY_STATE), whoever
        runs it: readers do not trust it. */
-    if (!attributes(L"D:(A;;0x100002;;;WD)", &sa)) {
+    _snwprintf_s(sddl, 64, _TRUNCATE, L"D:(A;;0x100002;;;WD)%ls", write_label());
+    if (!attributes(sddl, &sa)) {
         fail(L"ConvertStringSecurityDescriptor", name, GetLastError(), NULL);
         *err = 0;
         return NULL;
@@ -443,8 +444,9 @@ static DWORD event_attributes(HANDLE sleep_map, SECURITY_ATTRIBUTES *sa)
         ConvertSidToStringSidW(sid, &owner);
     if (!err) {
         /* 0x100002: SYNCHRONIZE | EVENT_MODIFY_STATE; 0x2: EVENT_MODIFY_STATE */
-        _snwprintf_s(sddl, 512, _TRUNCATE, L"D:(A;;0x100002;;;%ls)%ls%ls%ls", me,
-                     owner ? L"(A;;0x2;;;" : L"", owner ? owner : L"", owner ? L")" : L"");
+        _snwprintf_s(sddl, 512, _TRUNCATE, L"D:(A;;0x100002;;;%ls)%ls%ls%ls%ls", me,
+                     owner ? L"(A;;0x2;;;" : L"", owner ? owner : L"", owner ? L")" : L"",
+                     write_label());
         err = attributes(sddl, sa) ? 0 : GetLastError();
     }
     LocalFree(owner);

@@ -27,6 +27,7 @@ enum { ALIVE_OBJ, READY_OBJ, SLEEP_OBJ, MAP_OBJ, OBJECTS };
 /* What memwrite holds while it shares, released in reverse order. */
 struct writer {
     SECURITY_ATTRIBUTES sa[OBJECTS];    /* with -s: who may open each object */
+    SECURITY_ATTRIBUTES label;          /* without: the medium label alone */
     const wchar_t *mapping;
     HANDLE alive, ready, sleep_map, map;
     struct sleepers *sleep;
@@ -404,8 +405,8 @@ static const wchar_t *unwanted(PSECURITY_DESCRIPTOR sd, PACL *label)
 /* For -s: the DACL of sd, made once for each object with every grant cut
    to what readers and followers need there, so that no grant lets them
    write the record; denials stay whole; then a grant to this user of what
-   a later memwrite needs to take over. A mandatory label in sd goes on
-   every object. memwrite's own handles have full access whatever the
+   a later memwrite needs to take over. A mandatory label in sd, or else
+   the medium one, goes on every object. memwrite's own handles have full access whatever the
    DACL. Why sd cannot be used, or NULL. */
 static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
 {
@@ -423,6 +424,8 @@ static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
         return L"it has no DACL (D:...)";
     if ((why = unwanted(sd, &label)) != NULL)
         return why;
+    if (!label && w.label.lpSecurityDescriptor)    /* none given: medium */
+        GetSecurityDescriptorSacl(w.label.lpSecurityDescriptor, &present, &label, &defaulted);
     if (!get_user(&me))
         return L"this process's user cannot be read";
     for (int k = 0; k < OBJECTS; k++) {
@@ -471,7 +474,8 @@ static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
 /* The security attributes for object k: -s's, or NULL for the default. */
 static SECURITY_ATTRIBUTES *sa(int k)
 {
-    return w.sa[k].lpSecurityDescriptor ? &w.sa[k] : NULL;
+    return w.sa[k].lpSecurityDescriptor ? &w.sa[k]
+           : w.label.lpSecurityDescriptor ? &w.label : NULL;
 }
 
 /* Is MAPPING a section that a memwrite stopped, still open elsewhere? */
@@ -591,6 +595,7 @@ static void release(void)
         CloseHandle(w.alive);
     for (int k = OBJECTS - 1; k >= 0; k--)
         LocalFree(w.sa[k].lpSecurityDescriptor);
+    LocalFree(w.label.lpSecurityDescriptor);
 }
 
 /* Share the first record, publish the lines of stdin, and stop cleanly. */
@@ -696,6 +701,10 @@ int wmain(int argc, wchar_t **argv)
     if (sddl && !ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
                                                                       &sd, NULL))
         return usage_error(L"bad SDDL \"%ls\": %ls", sddl, L"not a security descriptor");
+    w.label.nLength = sizeof w.label;
+    if (*write_label())
+        ConvertStringSecurityDescriptorToSecurityDescriptorW(write_label(), SDDL_REVISION_1,
+                                                             &w.label.lpSecurityDescriptor, NULL);
     why = sd ? set_access(sd) : NULL;
     LocalFree(sd);
     if (why)

@@ -126,6 +126,32 @@ static BOOL get_user(struct user *u)
     return ok;
 }
 
+/* The mandatory label for what one program makes and the other writes to
+   (.sleep, a follower's event, a waiting reader's .ready): medium, so that
+   a program at medium integrity may write to it when its maker runs higher,
+   elevated or as a service (Mandatory Integrity Control: no write up). A
+   maker below medium may not label above itself, and its objects carry
+   its own low label already: none. As SDDL, or "". */
+static const wchar_t *write_label(void)
+{
+    union {
+        TOKEN_MANDATORY_LABEL label;
+        char room[sizeof(TOKEN_MANDATORY_LABEL) + SECURITY_MAX_SID_SIZE];
+    } u;
+    HANDLE token;
+    DWORD n, rid = 0;
+    PSID sid;
+
+    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        if (GetTokenInformation(token, TokenIntegrityLevel, &u, sizeof u, &n)) {
+            sid = u.label.Label.Sid;
+            rid = *GetSidSubAuthority(sid, *GetSidSubAuthorityCount(sid) - 1);
+        }
+        CloseHandle(token);
+    }
+    return rid >= SECURITY_MANDATORY_MEDIUM_RID ? L"S:(ML;;NW;;;ME)" : L"";
+}
+
 /* Write s to h: to a console as UTF-16, so that every script shows, and
    anywhere else as UTF-8 with CRLF line ends. FALSE unless all of it was
    written. WriteFile, not stdio: a handle-less stream cannot crash it, and
