@@ -130,7 +130,7 @@ static DWORD WINAPI oneshots(void *arg)
 {
     struct oneshots *o = arg;
     struct proc r;
-    char name[32];
+    char name[32] = "";
     long id = 0;
 
     while (!o->stop && !*why) {
@@ -449,7 +449,7 @@ void restarts(const wchar_t *m)
     HANDLE t, ready, alive;
     struct proc w, rw;
     ULONGLONG used;
-    long id;
+    long id = 0;
     char name[32];
 
     t = CreateThread(NULL, 0, restart, &s, 0, NULL);
