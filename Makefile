@@ -42,6 +42,10 @@ OUT     = $(if $(filter x86_64,$(ARCH)),,$(ARCH)/)
 # The pair of the other architecture, for the test that mixes the two.
 OTHER   = $(if $(filter x86_64,$(ARCH)),i686,.)
 PROGS   = memwrite$(EXE) memread$(EXE)
+# The suite: run.c numbers the cases, harness.c is what they share, and the
+# rest hold the cases by theme (tests/README.md). One command builds it.
+TESTSRC = $(addprefix tests/,run.c harness.c port.c errors.c live.c followers.c \
+            consoles.c security.c)
 TESTS   = tests/run$(EXE) tests/article/memwrite$(EXE) tests/article/memread$(EXE)
 BENCH   = bench/bench$(EXE) bench/empty$(EXE)
 
@@ -69,7 +73,11 @@ $(OUT)%$(EXE): %.c student.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -municode -o $@ $< $(LDFLAGS)
 
-$(addprefix $(OUT),tests/run$(EXE) bench/bench$(EXE)): tests/cputime.h
+$(OUT)tests/run$(EXE): $(TESTSRC) tests/harness.h tests/cases.h tests/cputime.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -municode -o $@ $(TESTSRC) $(LDFLAGS)
+
+$(OUT)bench/bench$(EXE): tests/cputime.h
 
 # memwrite and memread start together; memread waits for the record and
 # prints it (to fd 3, the terminal); its end closes memwrite's input, and
