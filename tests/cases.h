@@ -25,6 +25,7 @@ void output_fails(const wchar_t *m);
 void stuck_writer(const wchar_t *m);
 void bad_lines(const wchar_t *m);
 void bad_stdin(const wchar_t *m);
+void ready_not_ours(const wchar_t *m);
 
 /* live.c: records that change while they are read */
 void waits_for_ready(const wchar_t *m);
@@ -42,6 +43,10 @@ void hostile_sleep(const wchar_t *m);
 void lingers(const wchar_t *m);
 void slots(const wchar_t *m);
 void many_followers(const wchar_t *m);
+void churn(const wchar_t *m);
+void squatted(const wchar_t *m);
+void unwakable_slots(const wchar_t *m);
+void retried(const wchar_t *m);
 
 /* consoles.c: each case in a console child; console_child is that child */
 void console_case(const wchar_t *m);
@@ -53,5 +58,7 @@ int console_child(wchar_t **argv);
 
 /* security.c: memwrite -s */
 void access_rights(const wchar_t *m);
+void restart_s(const wchar_t *m);
+void sddl_parts(const wchar_t *m);
 
 #endif

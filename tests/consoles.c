@@ -116,7 +116,28 @@ static void ctrl(const wchar_t *m)
     struct proc w, f;
 
     SetConsoleCtrlHandler(swallow, TRUE);   /* the event reaches us too */
-    /* First the follower alone: memwrite is in a group of its own. */
+    /* A memread waiting for a writer: its handler is there once it has made
+       .ready to wait on. Ctrl+C ends it, exit 1: nothing was read. */
+    {
+        wchar_t n[MAX_PATH];
+        HANDLE ready = NULL;
+
+        start(&f, L"memread", L"-w 30 -m %ls.none", m);
+        swprintf(n, MAX_PATH, L"%ls.none.ready", m);
+        for (int i = 0; i < 500 && !(ready = OpenEventW(SYNCHRONIZE, FALSE, n)); i++)
+            Sleep(10);
+        if (CHECK(ready != NULL, "a waiting memread made no .ready"))
+            CHECK(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0), "GenerateConsoleCtrlEvent: error %lu",
+                  GetLastError());
+        CHECK(WaitForSingleObject(f.pi.hProcess, 5000) == WAIT_OBJECT_0,
+              "a waiting memread went on after Ctrl+C");
+        finish(&f, LIMIT);
+        CHECK(f.code == 1 && !*f.out.data && !strcmp(f.err.data, "memread: Ctrl+C: stopping\r\n"),
+              "a waiting memread after Ctrl+C: exit %d, %s", f.code, f.err.data);
+        if (ready)
+            CloseHandle(ready);
+    }
+    /* Then the follower alone: memwrite is in a group of its own. */
     start_with(&w, NEW_GROUP, L"memwrite", L"-m %ls 1 n1", m);
     if (wait_writer(m, LIMIT)) {
         start(&f, L"memread", L"-f -m %ls", m);

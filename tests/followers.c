@@ -1,7 +1,10 @@
 /* followers: memread -f over time: its CPU while idle, a writer killed
    under it, a follower frozen past the stop, a hostile .sleep, the slots,
-   and 100 followers at once. */
+   100 followers at once, followers without end, names taken by others,
+   and wake-ups that fail. */
 #include "harness.h"
+#include <sddl.h>
+#include <aclapi.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,7 +200,7 @@ void lingers(const wchar_t *m)
    a follower is told that 1000 follow already. */
 void slots(const wchar_t *m)
 {
-    static BOOL mine[1000];
+    static HANDLE held[1000];
     LONG *sleep, me = (LONG)GetCurrentProcessId(), killed;
     wchar_t n[MAX_PATH];
     HANDLE h, taken;
@@ -214,11 +217,27 @@ void slots(const wchar_t *m)
         finish(&k, LIMIT);
         CHECK(!sleep[1] && sleep[3] == killed, "slot 0 (its name a mutex's) holds pid %ld, "
               "slot 1 %ld, not 0 and the killed follower's %ld", sleep[1], sleep[3], killed);
-        for (int i = 0; i < 1000; i++)
-            mine[i] = !InterlockedCompareExchange(&sleep[1 + 2 * i], me, 0);
+        /* Every other slot is held, as a live follower holds it: by its event. */
+        for (int i = 2; i < 1000; i++) {
+            swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
+            held[i] = CreateEventW(NULL, FALSE, FALSE, n);
+            InterlockedExchange(&sleep[1 + 2 * i], me);
+        }
         start(&f, L"memread", L"-f -m %ls", m);
         CHECK(wait_lines(&f.out, 2, LIMIT), "with only a killed follower's slot free, a "
               "follower printed nothing: %s", f.err.data);
+        CHECK(sleep[3] == (LONG)f.pi.dwProcessId, "the new follower is not in the killed "
+              "one's slot: it holds pid %ld", sleep[3]);
+        run(&r, L"memread", L"-f -m %ls", m);
+        CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
+              && strstr(r.err.data, "no free slot: 999 followers follow this memwrite, and "
+                        "objects of other programs hold 1 of the names"),
+              "a follower with no slot, one name a mutex's: exit %d, \"%s\" %s", r.code,
+              r.out.data, r.err.data);
+        CloseHandle(taken);
+        swprintf(n, MAX_PATH, L"%ls.w0", m);
+        taken = CreateEventW(NULL, FALSE, FALSE, n);
+        InterlockedExchange(&sleep[1], me);
         run(&r, L"memread", L"-f -m %ls", m);
         CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
               && strstr(r.err.data, "1000 followers already follow this memwrite"),
@@ -226,9 +245,9 @@ void slots(const wchar_t *m)
               r.err.data);
         say(&w, "2 n2\n");
         CHECK(wait_lines(&f.out, 4, LIMIT), "the follower in the killed one's slot was not woken");
-        for (int i = 0; i < 1000; i++)
-            if (mine[i])
-                InterlockedExchange(&sleep[1 + 2 * i], 0);
+        for (int i = 2; i < 1000; i++)
+            if (held[i])
+                CloseHandle(held[i]);
         UnmapViewOfFile(sleep);
         CloseHandle(h);
     }
@@ -239,7 +258,8 @@ void slots(const wchar_t *m)
         CHECK(f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
               "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
     }
-    CloseHandle(taken);
+    if (taken)
+        CloseHandle(taken);
 }
 
 #define MANY 100
@@ -287,4 +307,219 @@ void many_followers(const wchar_t *m)
     }
     finish(&w, LIMIT);
     CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+}
+
+/* 1,200 follower sessions, played by the test, come and go through one
+   memwrite, each woken once, leaving cleanly, killed, or killed while it
+   had asked; then a real follower joins and is woken. memwrite keeps no
+   departed follower's event, so no slot is lost. */
+void churn(const wchar_t *m)
+{
+    struct played p = {NULL, 0};
+    struct proc w, f = {0};
+    LONG *sleep;
+    HANDLE h;
+    char line[32];
+    int k, left = 0;
+
+    start(&w, L"memwrite", L"-m %ls 0 n0", m);
+    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
+        for (k = 1; k <= 1200 && !*why; k++) {
+            if (!CHECK(play_join(sleep, m, &p), "session %d found no slot to take", k))
+                break;
+            play_ask(sleep, &p);
+            sprintf(line, "%d n%d\n", k, k);
+            say(&w, line);
+            CHECK(WaitForSingleObject(p.event, 2000) == WAIT_OBJECT_0,
+                  "session %d, in slot %d, was not woken", k, p.slot);
+            if (k % 3 == 2)
+                play_ask(sleep, &p);    /* killed while it had asked */
+            play_leave(sleep, &p, k % 3 == 0);
+        }
+        /* memwrite may hold the last one's for the moment it sets it. */
+        for (int tries = 0; tries < 100 && (left = events_left(m)) != 0; tries++)
+            Sleep(10);
+        CHECK(left == 0, "after the sessions, %d followers' events are still open", left);
+        start(&f, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "a follower after the churn printed nothing: %s",
+              f.err.data);
+        say(&w, "5000 n5000\n");
+        CHECK(wait_lines(&f.out, 4, 2000), "a follower after the churn was not woken");
+        UnmapViewOfFile(sleep);
+        CloseHandle(h);
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+    if (f.pi.hProcess) {
+        finish(&f, LIMIT);
+        CHECK(f.code == 0 && strstr(f.out.data, "5000\r\nn5000\r\n"),
+              "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
+    }
+}
+
+/* Events under followers' names made first by another program: an
+   auto-reset one that would take the follower's wake-ups, a manual-reset
+   one left set that would make it spin. The follower passes both over. */
+void squatted(const wchar_t *m)
+{
+    wchar_t n[MAX_PATH];
+    HANDLE ev[2], h;
+    LONG *sleep;
+    struct proc w, f = {0};
+    ULONGLONG cpu;
+
+    for (int i = 0; i < 2; i++) {
+        swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
+        ev[i] = CreateEventW(NULL, i == 1, i == 1, n);
+    }
+    start(&w, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
+        start(&f, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
+        CHECK(!sleep[1] && !sleep[3] && sleep[5] == (LONG)f.pi.dwProcessId,
+              "slots 0 and 1, their names another program's, hold pids %ld and %ld; "
+              "slot 2 %ld, not the follower's %lu", sleep[1], sleep[3], sleep[5],
+              f.pi.dwProcessId);
+        cpu = cpu_over(&f.pi, 1000);
+        CHECK(cpu < 100, "an idle follower beside a set event of another's used %llu ms of "
+              "CPU in 1 s", cpu);
+        say(&w, "2 n2\n");
+        CHECK(wait_lines(&f.out, 4, 1000), "the follower was not woken for 2");
+        say(&w, "3 n3\n");
+        CHECK(wait_lines(&f.out, 6, 1000), "the follower was not woken for 3");
+        UnmapViewOfFile(sleep);
+        CloseHandle(h);
+    }
+    finish(&w, LIMIT);
+    finish(&f, LIMIT);
+    CHECK(f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n3\r\nn3\r\n"),
+          "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
+    CHECK(WaitForSingleObject(ev[0], 0) == WAIT_TIMEOUT, "another program's event was set");
+    CloseHandle(ev[0]);
+    CloseHandle(ev[1]);
+}
+
+struct asker {
+    LONG *sleep;
+    volatile LONG stop;
+};
+
+/* Slots 10 to 999 ask again and again, under a new pid each turn, with
+   events that memwrite may not set. */
+static DWORD WINAPI ask_unwakable(void *arg)
+{
+    struct asker *a = arg;
+
+    for (LONG k = 1; !a->stop; k++) {
+        for (int i = 10; i < 1000; i++) {
+            InterlockedExchange(&a->sleep[1 + 2 * i], k * 1000 + i);
+            InterlockedExchange(&a->sleep[2 + 2 * i], 1);
+        }
+        InterlockedExchange(&a->sleep[0], 1);
+        Sleep(5);
+    }
+    return 0;
+}
+
+/* 990 slots whose events memwrite may not set, asking without end: memwrite
+   says each slot once, however often it asks, and a real follower is woken
+   for every update, also when nobody drains memwrite's stderr. */
+void unwakable_slots(const wchar_t *m)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
+    static HANDLE ev[1000];
+    wchar_t n[MAX_PATH];
+    struct asker a;
+    struct proc w, f;
+    const char *p;
+    char want[32];
+    HANDLE h, t;
+    int said;
+
+    ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(D;;GA;;;WD)", SDDL_REVISION_1,
+                                                         &sa.lpSecurityDescriptor, NULL);
+    for (int stuck = 1; stuck >= 0; stuck--) {
+        start_with(&w, stuck ? ERR_STUCK : 0, L"memwrite", L"-m %ls.%d 1 n1", m, stuck);
+        swprintf(n, MAX_PATH, L"%ls.%d", m, stuck);
+        if (!wait_writer(n, LIMIT) || (a.sleep = map_sleep(n, &h)) == NULL) {
+            finish(&w, LIMIT);
+            break;
+        }
+        for (int i = 10; i < 1000; i++) {
+            swprintf(n, MAX_PATH, L"%ls.%d.w%d", m, stuck, i);
+            ev[i] = CreateEventW(&sa, FALSE, FALSE, n);
+        }
+        start(&f, L"memread", L"-f -m %ls.%d", m, stuck);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
+        a.stop = 0;
+        t = CreateThread(NULL, 0, ask_unwakable, &a, 0, NULL);
+        for (int k = 2; k <= 21 && !*why; k++) {
+            sprintf(want, "%d n%d\n", k, k);
+            say(&w, want);
+            CHECK(wait_lines(&f.out, 2 * k, 1000), "%s: the follower was not woken for %d",
+                  stuck ? "stderr stuck" : "stderr drained", k);
+        }
+        InterlockedExchange(&a.stop, 1);
+        WaitForSingleObject(t, INFINITE);
+        CloseHandle(t);
+        finish(&w, LIMIT);
+        finish(&f, LIMIT);
+        CHECK(w.code == 0 && f.code == 0, "memwrite: exit %d; the follower: exit %d %s",
+              w.code, f.code, f.err.data);
+        for (said = 0, p = w.err.data; (p = strstr(p, "is not woken")) != NULL; p++)
+            said++;
+        CHECK(stuck || (said == 990 && strstr(w.err.data, "slot 10 is") && strstr(w.err.data,
+              "slot 999 is") && strstr(w.err.data, "(error 5)")), "memwrite said %d times that "
+              "a follower is not woken, not 990, once a slot: %.300s", said, w.err.data);
+        for (int i = 10; i < 1000; i++)
+            CloseHandle(ev[i]);
+        UnmapViewOfFile(a.sleep);
+        CloseHandle(h);
+    }
+    LocalFree(sa.lpSecurityDescriptor);
+}
+
+/* A wake-up that fails is tried again: a follower's event that memwrite
+   may not set, until it may, is set without another publish. */
+void retried(const wchar_t *m)
+{
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
+    PSECURITY_DESCRIPTOR open = NULL;
+    BOOL present, defaulted;
+    wchar_t n[MAX_PATH];
+    PACL dacl = NULL;
+    struct played p = {NULL, 0};
+    struct proc w;
+    LONG *sleep;
+    HANDLE h;
+
+    ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(D;;GA;;;WD)", SDDL_REVISION_1,
+                                                         &sa.lpSecurityDescriptor, NULL);
+    ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(A;;GA;;;WD)", SDDL_REVISION_1,
+                                                         &open, NULL);
+    GetSecurityDescriptorDacl(open, &present, &dacl, &defaulted);
+    start(&w, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
+        swprintf(n, MAX_PATH, L"%ls.w0", m);
+        p.event = CreateEventW(&sa, FALSE, FALSE, n);
+        p.slot = 0;
+        play_ask(sleep, &p);
+        say(&w, "2 n2\n");
+        Sleep(300);
+        CHECK(WaitForSingleObject(p.event, 0) == WAIT_TIMEOUT, "an event that denies "
+              "everyone was set");
+        CHECK(SetSecurityInfo(p.event, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
+                              dacl, NULL) == ERROR_SUCCESS, "SetSecurityInfo: error %lu",
+              GetLastError());
+        CHECK(WaitForSingleObject(p.event, 3000) == WAIT_OBJECT_0, "a wake-up that failed "
+              "was not tried again once it could succeed");
+        play_leave(sleep, &p, TRUE);
+        UnmapViewOfFile(sleep);
+        CloseHandle(h);
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0 && strstr(w.err.data, "slot 0 is not woken"), "memwrite: exit %d: %s",
+          w.code, w.err.data);
+    LocalFree(open);
+    LocalFree(sa.lpSecurityDescriptor);
 }

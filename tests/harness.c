@@ -468,3 +468,58 @@ LONG *map_sleep(const wchar_t *m, HANDLE *h)
         CloseHandle(*h);
     return v;
 }
+
+/* Take the first slot whose event can be made anew; FALSE if none. */
+BOOL play_join(LONG *sleep, const wchar_t *m, struct played *p)
+{
+    wchar_t n[MAX_PATH];
+
+    for (int i = 0; i < 1000; i++) {
+        swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
+        p->event = CreateEventExW(NULL, n, 0, SYNCHRONIZE | EVENT_MODIFY_STATE);
+        if (p->event && GetLastError() != ERROR_ALREADY_EXISTS) {
+            p->slot = i;
+            InterlockedExchange(&sleep[1 + 2 * i], (LONG)GetCurrentProcessId());
+            return TRUE;
+        }
+        if (p->event)
+            CloseHandle(p->event);
+    }
+    p->event = NULL;
+    return FALSE;
+}
+
+void play_ask(LONG *sleep, const struct played *p)
+{
+    InterlockedExchange(&sleep[2 + 2 * p->slot], 1);
+    InterlockedExchange(&sleep[0], 1);
+}
+
+/* Leave cleanly (clean), or as a killed follower does: its event closed by
+   the system, its slot's pid and asked left as they were. */
+void play_leave(LONG *sleep, struct played *p, BOOL clean)
+{
+    if (clean) {
+        InterlockedExchange(&sleep[2 + 2 * p->slot], 0);
+        InterlockedExchange(&sleep[1 + 2 * p->slot], 0);
+    }
+    CloseHandle(p->event);
+    p->event = NULL;
+}
+
+/* How many of m's 1000 followers' event names exist now. */
+int events_left(const wchar_t *m)
+{
+    wchar_t n[MAX_PATH];
+    HANDLE h;
+    int left = 0;
+
+    for (int i = 0; i < 1000; i++) {
+        swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
+        if ((h = OpenEventW(SYNCHRONIZE, FALSE, n)) != NULL || GetLastError() != ERROR_FILE_NOT_FOUND)
+            left++;
+        if (h)
+            CloseHandle(h);
+    }
+    return left;
+}

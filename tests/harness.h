@@ -92,4 +92,16 @@ void fake_section(struct fake *f, const wchar_t *m, uint32_t id, const char *nam
 void fake_write(struct fake *f, uint32_t id, const char *name, LONG seq);
 void unfake(struct fake *f);
 
+/* A follower played by the test, by the README's protocol: it owns slot
+   `slot` of .sleep while its event, made anew, exists. */
+struct played {
+    HANDLE event;
+    int slot;
+};
+
+BOOL play_join(LONG *sleep, const wchar_t *m, struct played *p);
+void play_ask(LONG *sleep, const struct played *p);
+void play_leave(LONG *sleep, struct played *p, BOOL clean);
+int events_left(const wchar_t *m);
+
 #endif

@@ -73,6 +73,14 @@ int wmain(int argc, wchar_t **argv)
          ctrl_busy_case},
         {"stuck_stderr: Ctrl+C stops memwrite whose stderr nobody drains", stuck_stderr_case},
         {"memwrite -s: each object's DACL as asked; readers read, nobody writes", access_rights},
+        {"churn: 1,200 follower sessions come and go, each woken once; no slot lost", churn},
+        {"squatted: followers' names made first by another program are passed over", squatted},
+        {"990 unwakable slots: said once each; followers woken, stderr stuck or not",
+         unwakable_slots},
+        {"a failed wake-up is tried again until it succeeds", retried},
+        {"memwrite -s restarted over a held .ready and .alive takes them over", restart_s},
+        {"-s: labels read back; owner, group, audit, NO_ACCESS_CONTROL refused", sddl_parts},
+        {"a stranger's set .ready over a 24-byte section: read as the article's", ready_not_ours},
     };
     wchar_t mapping[100], *slash;
 

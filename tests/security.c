@@ -1,8 +1,10 @@
 /* security: memwrite -s: the DACL each object gets and what it lets
-   readers and followers do, and a follower memwrite may not wake. */
+   readers and followers do, a follower memwrite may not wake, restarts
+   under -s, the parts of an SDDL -s takes, and mandatory labels. */
 #include "harness.h"
 #include <sddl.h>
 #include <aclapi.h>
+#include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 #include "cases.h"
@@ -82,7 +84,7 @@ static void unwakable(const wchar_t *m)
         CloseHandle(h);
     }
     finish(&w, LIMIT);
-    for (p = w.err.data; (p = strstr(p, "will not be woken")) != NULL; p++)
+    for (p = w.err.data; (p = strstr(p, "is not woken")) != NULL; p++)
         said++;
     CHECK(w.code == 0 && said == 1 && strstr(w.err.data, "(error 5)"), "memwrite beside a "
           "follower it may not wake: exit %d, said so %d times: %s", w.code, said, w.err.data);
@@ -100,12 +102,20 @@ void access_rights(const wchar_t *m)
     static const struct {
         const wchar_t *suffix;
         ACCESS_MASK want;       /* READ_CONTROL, then what its users need */
+        ACCESS_MASK self;       /* to memwrite's user: what the next memwrite needs */
     } objs[] = {
-        {L"", 0x20000 | 0x1 | 0x4},                     /* SECTION_QUERY, MAP_READ */
-        {L".sleep", 0x20000 | 0x1 | 0x4 | 0x2},         /* and MAP_WRITE */
-        {L".ready", 0x20000 | 0x100000 | 0x1},          /* SYNCHRONIZE, QUERY_STATE */
-        {L".alive", 0x20000 | 0x100000 | 0x1},
+        {L"", 0x20000 | 0x1 | 0x4, 0},                  /* SECTION_QUERY, MAP_READ */
+        {L".sleep", 0x20000 | 0x1 | 0x4 | 0x2, 0},      /* and MAP_WRITE */
+        {L".ready", 0x20000 | 0x100000 | 0x1, 0x100002}, /* SYNCHRONIZE, QUERY_STATE; */
+        {L".alive", 0x20000 | 0x100000 | 0x1, 0x100001}, /* SYNCHRONIZE, MODIFY_STATE */
     };
+    union {
+        TOKEN_USER user;
+        char room[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } me;
+    ACCESS_MASK mine = 0;
+    HANDLE token;
+    DWORD len;
     PSID everyone = NULL, owner = NULL;
     PSECURITY_DESCRIPTOR sd = NULL;
     wchar_t n[MAX_PATH];
@@ -115,15 +125,24 @@ void access_rights(const wchar_t *m)
     int aces;
 
     ConvertStringSidToSidW(L"WD", &everyone);
+    OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token);
+    CHECK(GetTokenInformation(token, TokenUser, &me, sizeof me, &len), "GetTokenInformation: "
+          "error %lu", GetLastError());
+    CloseHandle(token);
     start(&w, L"memwrite", L"-m %ls -s D:(A;;GA;;;WD) 1 n1", m);
     if (wait_writer(m, LIMIT)) {
         for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
             swprintf(n, MAX_PATH, L"%ls%ls", m, objs[i].suffix);
             h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
                 : i == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
-            CHECK(dacl_of(h, everyone, &got, &aces) && aces == 1 && got == objs[i].want,
-                  "%ls: the DACL read back grants Everyone 0x%lx, not 0x%lx (%d ACEs)", n, got,
-                  objs[i].want, aces);
+            CHECK(dacl_of(h, everyone, &got, &aces) && aces == 1 + !!objs[i].self
+                  && got == objs[i].want, "%ls: the DACL read back grants Everyone 0x%lx, "
+                  "not 0x%lx (%d ACEs)", n, got, objs[i].want, aces);
+            h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
+                : i == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
+            CHECK(dacl_of(h, me.user.User.Sid, &mine, &aces) && mine == objs[i].self,
+                  "%ls: the DACL read back grants memwrite's user 0x%lx, not 0x%lx", n, mine,
+                  objs[i].self);
         }
         CHECK(!OpenFileMappingW(FILE_MAP_WRITE, FALSE, m) && GetLastError() == ERROR_ACCESS_DENIED,
               "the record's section opened for writing: error %lu", GetLastError());
@@ -163,4 +182,116 @@ void access_rights(const wchar_t *m)
     finish(&w, LIMIT);
     CHECK(w.code == 0, "memwrite -s D:(D;;GA;;;WD): exit %d: %s", w.code, w.err.data);
     unwakable(m);
+}
+
+/* memwrite -s, stopped while a reader still holds .ready and a follower
+   .alive: a new memwrite with the same -s takes both over. */
+void restart_s(const wchar_t *m)
+{
+    wchar_t n[MAX_PATH];
+    HANDLE ready, alive;
+    struct proc w;
+
+    start(&w, L"memwrite", L"-m %ls -s D:(A;;GA;;;WD) 1 n1", m);
+    wait_writer(m, LIMIT);
+    ready_name(n, m);
+    ready = OpenEventW(SYNCHRONIZE, FALSE, n);
+    swprintf(n, MAX_PATH, L"%ls.alive", m);
+    alive = OpenMutexW(SYNCHRONIZE, FALSE, n);
+    finish(&w, LIMIT);
+    CHECK(w.code == 0 && ready && alive, "the first memwrite: exit %d; .ready %p, .alive %p",
+          w.code, (void *)ready, (void *)alive);
+    start(&w, L"memwrite", L"-m %ls -s D:(A;;GA;;;WD) 2 n2", m);
+    if (wait_lines(&w.err, 1, LIMIT) && strstr(w.err.data, "sharing"))   /* .ready was left set */
+        reads(m, "2\r\nn2\r\n");
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "a memwrite with the same -s after one that left .ready and .alive "
+          "held: exit %d: %s", w.code, w.err.data);
+    if (ready)
+        CloseHandle(ready);
+    if (alive)
+        CloseHandle(alive);
+}
+
+/* The label of object h: its mandatory label ACE's mask and SID, read back. */
+static BOOL label_of(HANDLE h, const wchar_t *want_sid)
+{
+    PSECURITY_DESCRIPTOR sd;
+    BOOL present, defaulted, ok = FALSE;
+    SYSTEM_MANDATORY_LABEL_ACE *ace;
+    PSID want = NULL;
+    PACL sacl = NULL;
+
+    ConvertStringSidToSidW(want_sid, &want);
+    if (h && GetSecurityInfo(h, SE_KERNEL_OBJECT, LABEL_SECURITY_INFORMATION, NULL, NULL, NULL,
+                             NULL, &sd) == ERROR_SUCCESS) {
+        ok = GetSecurityDescriptorSacl(sd, &present, &sacl, &defaulted) && present && sacl
+             && sacl->AceCount == 1 && GetAce(sacl, 0, (void **)&ace)
+             && ace->Header.AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE
+             && ace->Mask == SYSTEM_MANDATORY_LABEL_NO_WRITE_UP && EqualSid(want, &ace->SidStart);
+        LocalFree(sd);
+    }
+    if (h)
+        CloseHandle(h);
+    LocalFree(want);
+    return ok;
+}
+
+/* -s takes a DACL and a mandatory label, which goes on every object; an
+   owner, a group, an audit entry and NO_ACCESS_CONTROL are usage errors. */
+void sddl_parts(const wchar_t *m)
+{
+    static const struct {
+        const wchar_t *sddl;
+        const char *says;
+    } refused[] = {
+        {L"O:BAD:(A;;GA;;;WD)", "owner (O:)"},
+        {L"G:BAD:(A;;GA;;;WD)", "group (G:)"},
+        {L"D:(A;;GA;;;WD)S:(AU;SA;GA;;;WD)", "S: takes a mandatory label"},
+        {L"D:NO_ACCESS_CONTROL", "NO_ACCESS_CONTROL"},
+    };
+    static const wchar_t *suffix[] = {L"", L".sleep", L".ready", L".alive"};
+    wchar_t n[MAX_PATH];
+    struct proc w, r, f = {0};
+    HANDLE h = NULL;
+
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        run(&w, L"memwrite", L"-m %ls -s \"%ls\"", m, refused[i].sddl);
+        CHECK(w.code == 2 && one_line(w.err.data) && strstr(w.err.data, refused[i].says)
+              && !exists(m), "-s \"%ls\": exit %d: %s", refused[i].sddl, w.code, w.err.data);
+    }
+    start(&w, L"memwrite", L"-m %ls -s \"D:(A;;GA;;;WD)S:(ML;;NW;;;LW)\" 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        for (int i = 0; i < 4; i++) {
+            swprintf(n, MAX_PATH, L"%ls%ls", m, suffix[i]);
+            h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
+                : i == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
+            CHECK(label_of(h, L"LW"), "%ls: no low mandatory label (NW) read back", n);
+        }
+        reads(m, "1\r\nn1\r\n");
+    }
+    finish(&w, LIMIT);
+    CHECK(w.code == 0, "memwrite with a label: exit %d: %s", w.code, w.err.data);
+    /* Without -s, the medium label: on memwrite's objects, a waiting
+       reader's .ready and a follower's event. */
+    start(&r, L"memread", L"-w 5 -m %ls", m);
+    ready_name(n, m);
+    for (int tries = 0; tries < 500 && !(h = OpenEventW(READ_CONTROL, FALSE, n)); tries++)
+        Sleep(10);
+    CHECK(label_of(h, L"ME"), "a waiting reader's %ls: no medium label read back", n);
+    start(&w, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        start(&f, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
+        for (int i = 0; i < 5; i++) {
+            swprintf(n, MAX_PATH, L"%ls%ls", m, i < 4 ? suffix[i] : L".w0");
+            h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
+                : i == 3 ? OpenMutexW(READ_CONTROL, FALSE, n) : OpenEventW(READ_CONTROL, FALSE, n);
+            CHECK(label_of(h, L"ME"), "%ls: no medium label read back", n);
+        }
+    }
+    finish(&r, LIMIT);
+    finish(&w, LIMIT);
+    finish(&f, LIMIT);
+    CHECK(w.code == 0 && r.code == 0, "memwrite: exit %d; memread -w: exit %d: %s %s", w.code, r.code, w.err.data, why);
 }
