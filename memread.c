@@ -185,7 +185,7 @@ static const void *wait_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
     object_name(name, mapping, READY);
     /* memwrite's ready event, or a new one to wait on until memwrite comes,
        which any memwrite may set (SYNCHRONIZE | EVENT_MODIFY_STATE), whoever
-       runs it: readers do not trust it. */
+       runs it, at any integrity level from medium: readers do not trust it. */
     _snwprintf_s(sddl, 64, _TRUNCATE, L"D:(A;;0x100002;;;WD)%ls", write_label());
     if (!attributes(sddl, &sa)) {
         fail(L"ConvertStringSecurityDescriptor", name, GetLastError(), NULL);
@@ -430,8 +430,9 @@ static wchar_t *my_sid(void)
 }
 
 /* Security attributes for a follower's event: memwrite, whoever runs it
-   (the owner of .sleep), may set it; this user may set it and wait on it.
-   Wine gives objects made with the default descriptor no owner. */
+   (the owner of .sleep), may set it, from medium integrity up; this user
+   may set it and wait on it. Wine gives objects made with the default
+   descriptor no owner. */
 static DWORD event_attributes(HANDLE sleep_map, SECURITY_ATTRIBUTES *sa)
 {
     PSECURITY_DESCRIPTOR sd = NULL;

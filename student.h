@@ -40,8 +40,9 @@ _Static_assert(offsetof(struct shared, seq) == 24, "seq follows the record");
    MAPPING.alive  mutex memwrite holds while it runs: abandoned if it dies;
    MAPPING.sleep  section memwrite makes for the followers: a slot each,
                   theirs to write, so the record's section stays read-only;
-   MAPPING.wN     the auto-reset event of the follower in slot N, made by
-                  it; memwrite sets it if the follower asked to be woken.
+   MAPPING.wN     the auto-reset event of the follower in slot N, made anew
+                  by it: the slot is its while the event exists; memwrite
+                  opens and sets it if the follower asked to be woken.
    Any follower can write all of .sleep: memwrite trusts none of it. */
 #define READY L".ready"
 #define ALIVE L".alive"
@@ -53,7 +54,7 @@ _Static_assert(offsetof(struct shared, seq) == 24, "seq follows the record");
 struct sleepers {
     LONG asking;                /* 1: a follower asked since memwrite last looked */
     struct {
-        LONG pid;               /* the follower's, or 0: free */
+        LONG pid;               /* the follower's, or 0: a hint, for a cheap search */
         LONG asked;             /* 1: wake me after the next publish */
     } slot[SLOTS];
 };
