@@ -60,5 +60,6 @@ int console_child(wchar_t **argv);
 void access_rights(const wchar_t *m);
 void restart_s(const wchar_t *m);
 void sddl_parts(const wchar_t *m);
+void asked_rights(const wchar_t *m);
 
 #endif

@@ -81,6 +81,7 @@ int wmain(int argc, wchar_t **argv)
         {"memwrite -s restarted over a held .ready and .alive takes them over", restart_s},
         {"-s: labels read back; owner, group, audit, NO_ACCESS_CONTROL refused", sddl_parts},
         {"a stranger's set .ready over a 24-byte section: read as the article's", ready_not_ours},
+        {"the access each program's handles ask for, read back", asked_rights},
     };
     wchar_t mapping[100], *slash;
 

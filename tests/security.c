@@ -2,6 +2,7 @@
    readers and followers do, a follower memwrite may not wake, restarts
    under -s, the parts of an SDDL -s takes, and mandatory labels. */
 #include "harness.h"
+#include <winternl.h>
 #include <sddl.h>
 #include <aclapi.h>
 #include <stdio.h>
@@ -294,4 +295,84 @@ void sddl_parts(const wchar_t *m)
     finish(&w, LIMIT);
     finish(&f, LIMIT);
     CHECK(w.code == 0 && r.code == 0, "memwrite: exit %d; memread -w: exit %d: %s %s", w.code, r.code, w.err.data, why);
+}
+
+/* The access that process p's handle to the object named name holds, as
+   NtQueryObject reads it from a copy of each of its handles; 0 if it has
+   none. The copy keeps the access of the handle it copies. */
+static ACCESS_MASK granted(HANDLE p, const wchar_t *name)
+{
+    typedef NTSTATUS(NTAPI * query_fn)(HANDLE, OBJECT_INFORMATION_CLASS, void *, ULONG, ULONG *);
+    query_fn query = (query_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll"),
+                                                              "NtQueryObject");
+    union {
+        OBJECT_NAME_INFORMATION info;
+        char room[sizeof(OBJECT_NAME_INFORMATION) + 1024];
+    } n;
+    PUBLIC_OBJECT_BASIC_INFORMATION basic;
+    size_t len = wcslen(name), have;
+    ACCESS_MASK got = 0;
+    HANDLE copy;
+    ULONG out;
+
+    for (ULONG_PTR v = 4; query && !got && v < 0x2000; v += 4) {
+        if (!DuplicateHandle(p, (HANDLE)v, GetCurrentProcess(), &copy, 0, FALSE,
+                             DUPLICATE_SAME_ACCESS))
+            continue;
+        if (query(copy, (OBJECT_INFORMATION_CLASS)1, &n, sizeof n, &out) >= 0  /* its name */
+            && (have = n.info.Name.Length / sizeof(wchar_t)) >= len
+            && !wcsncmp(n.info.Name.Buffer + have - len, name, len)
+            && n.info.Name.Buffer[have - len - 1] == L'\\'
+            && query(copy, ObjectBasicInformation, &basic, sizeof basic, &out) >= 0)
+            got = basic.GrantedAccess;
+        CloseHandle(copy);
+    }
+    return got;
+}
+
+/* Each handle asks for what its program needs and no more, read back from
+   the programs' own handles: memwrite's .alive and .ready, taken over;
+   a follower's .alive, which it may release to pass it on, and its event;
+   a waiting reader's .ready. */
+void asked_rights(const wchar_t *m)
+{
+    wchar_t n[MAX_PATH];
+    struct proc w, f, r;
+    HANDLE ready, alive;
+    ACCESS_MASK got;
+
+    start(&r, L"memread", L"-w 5 -m %ls", m);
+    ready_name(n, m);
+    for (int i = 0; i < 500 && !(ready = OpenEventW(SYNCHRONIZE, FALSE, n)); i++)
+        Sleep(10);
+    swprintf(n, MAX_PATH, L"%ls.ready", m);
+    CHECK((got = granted(r.pi.hProcess, n)) == 0x100000, "a waiting reader's .ready: "
+          "0x%lx, not SYNCHRONIZE", got);
+    swprintf(n, MAX_PATH, L"%ls.alive", m);
+    alive = CreateMutexW(NULL, FALSE, n);       /* left by a memwrite gone */
+    start(&w, L"memwrite", L"-m %ls 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        swprintf(n, MAX_PATH, L"%ls.alive", m);
+        CHECK((got = granted(w.pi.hProcess, n)) == 0x100001, "memwrite's .alive, taken over: "
+              "0x%lx, not SYNCHRONIZE | MUTEX_MODIFY_STATE", got);
+        swprintf(n, MAX_PATH, L"%ls.ready", m);
+        CHECK((got = granted(w.pi.hProcess, n)) == 0x100002, "memwrite's .ready, taken over: "
+              "0x%lx, not SYNCHRONIZE | EVENT_MODIFY_STATE", got);
+        start(&f, L"memread", L"-f -m %ls", m);
+        CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
+        swprintf(n, MAX_PATH, L"%ls.alive", m);
+        CHECK((got = granted(f.pi.hProcess, n)) == 0x100001, "a follower's .alive: 0x%lx, "
+              "not SYNCHRONIZE | MUTEX_MODIFY_STATE", got);
+        swprintf(n, MAX_PATH, L"%ls.w0", m);
+        CHECK((got = granted(f.pi.hProcess, n)) == 0x100000, "a follower's event: 0x%lx, "
+              "not SYNCHRONIZE", got);
+        finish(&w, LIMIT);
+        finish(&f, LIMIT);
+    } else {
+        finish(&w, LIMIT);
+    }
+    finish(&r, LIMIT);
+    if (ready)
+        CloseHandle(ready);
+    CloseHandle(alive);
 }
