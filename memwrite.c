@@ -120,7 +120,14 @@ static void note_failure(LONG i, DWORD err)
 }
 
 /* The waker: a thread that, for each kick, sets the event of every follower
-   that asked, so that publishing never waits on followers. Kicks that come
+   that asked, so that publishing never waits on followers. No wake-up is
+   lost: a follower sets asked, then asking, then looks at seq once more
+   (ask() in memread.c). If that look missed a publish, the publish's even
+   seq came after the ask, and so did its read of asking, which finds the
+   flag set (it kicks, or a kick is due: a scan follows) or cleared by this
+   thread, whose scan comes after the clearing, so after the ask. Either
+   way a scan that starts after the ask sets the event, which is the
+   follower's own, so no other can take the wake-up. Kicks that come
    while it is busy merge into one more scan. A wake-up that fails, unless
    no event is there (no follower, or one gone), is asked again and tried
    after a pause that doubles up to RETRY_MAX. .sleep is any follower's to write: each

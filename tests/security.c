@@ -261,6 +261,16 @@ void sddl_parts(const wchar_t *m)
         CHECK(w.code == 2 && one_line(w.err.data) && strstr(w.err.data, refused[i].says)
               && !exists(m), "-s \"%ls\": exit %d: %s", refused[i].sddl, w.code, w.err.data);
     }
+    /* GR lets readers read, not follow: .sleep gets no write grant. */
+    start(&w, L"memwrite", L"-m %ls -s D:(A;;GR;;;WD) 1 n1", m);
+    if (wait_writer(m, LIMIT)) {
+        reads(m, "1\r\nn1\r\n");
+        run(&r, L"memread", L"-f -m %ls", m);
+        CHECK(r.code == 1 && one_line(r.err.data) && strstr(r.err.data, ".sleep\": ")
+              && strstr(r.err.data, "(error 5); memwrite's -s SDDL does not let you"),
+              "memread -f under -s D:(A;;GR;;;WD): exit %d: %s", r.code, r.err.data);
+    }
+    finish(&w, LIMIT);
     start(&w, L"memwrite", L"-m %ls -s \"D:(A;;GA;;;WD)S:(ML;;NW;;;LW)\" 1 n1", m);
     if (wait_writer(m, LIMIT)) {
         for (int i = 0; i < 4; i++) {
