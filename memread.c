@@ -146,7 +146,9 @@ static const void *look(const wchar_t *mapping, BOOL ready, BOOL *ours, HANDLE *
        size (a view larger than the section fails on Windows; Wine maps
        the page): with .alive gone, only a record in it makes it memwrite's. */
     *ours = has_writer(mapping);
-    s = *ours || ready || is_ready(mapping) ? MapViewOfFile(*map, FILE_MAP_READ, 0, 0, sizeof *s) : NULL;
+    s = NULL;
+    if (*ours || ready || is_ready(mapping))
+        s = MapViewOfFile(*map, FILE_MAP_READ, 0, 0, sizeof *s);
     if (s && !*ours)
         *ours = *(volatile LONG *)&s->seq != 0;
     else if (!*ours)

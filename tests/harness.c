@@ -516,7 +516,8 @@ int events_left(const wchar_t *m)
 
     for (int i = 0; i < 1000; i++) {
         swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
-        if ((h = OpenEventW(SYNCHRONIZE, FALSE, n)) != NULL || GetLastError() != ERROR_FILE_NOT_FOUND)
+        if ((h = OpenEventW(SYNCHRONIZE, FALSE, n)) != NULL
+            || GetLastError() != ERROR_FILE_NOT_FOUND)
             left++;
         if (h)
             CloseHandle(h);

@@ -304,7 +304,8 @@ void sddl_parts(const wchar_t *m)
     finish(&r, LIMIT);
     finish(&w, LIMIT);
     finish(&f, LIMIT);
-    CHECK(w.code == 0 && r.code == 0, "memwrite: exit %d; memread -w: exit %d: %s %s", w.code, r.code, w.err.data, why);
+    CHECK(w.code == 0 && r.code == 0, "memwrite: exit %d; memread -w: exit %d: %s", w.code,
+          r.code, w.err.data);
 }
 
 /* The access that process p's handle to the object named name holds, as
