@@ -138,7 +138,7 @@ static void note_failure(LONG i, DWORD err)
 static DWORD WINAPI waker(void *unused)
 {
     HANDLE h[2] = {w.kick, w.stop};
-    struct sleepers *sl = w.sleep;      /* main may let go of w.sleep */
+    struct sleepers *sl = w.sleep;
     DWORD r, err, timeout = INFINITE, pause = RETRY_MIN;
     volatile LONG *asked;
     BOOL again;
@@ -611,7 +611,7 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
     HANDLE reader = NULL, wakes = NULL, says = NULL;
     int rc = EXIT_FAIL;
 
-    /* The events, the Ctrl+C handler and both threads come first: from the
+    /* The events, the Ctrl+C handler and the threads come first: from the
        moment the record is shared, any of them may be needed. */
     w.mapping = mapping;
     InitializeCriticalSection(&w.lock);
@@ -640,10 +640,9 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
         }
         stop_sharing();
         SetEvent(w.stop);                       /* if it was not already */
-        /* Before .sleep goes; a waker still held up by a stderr nobody
-           drains keeps it, and the exit frees it. */
-        if (WaitForSingleObject(wakes, 1000) != WAIT_OBJECT_0)
-            w.sleep = NULL;
+        /* The waker ends after the scan it may be in, which never waits
+           on anything a stranger holds: then .sleep may go. */
+        WaitForSingleObject(wakes, INFINITE);
         if (w.read_error)
             fail(L"reading", L"stdin", w.read_error, NULL);
         if (w.bad_lines || w.read_error)
