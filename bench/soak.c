@@ -609,27 +609,35 @@ out:
 static SRWLOCK quiet = SRWLOCK_INIT;    /* one-shot and -w readers run under it, shared */
 static volatile LONG oneshots, oneshots_ok, waits, waits_ok;
 
-static DWORD WINAPI oneshot(void *unused)
+/* One reader, memread ARGS (its format takes the mapping): it must print
+   a whole record and exit 0; counted in *runs and *ok. */
+static void read_once(const wchar_t *args, const wchar_t *map, DWORD limit,
+                      volatile LONG *runs, volatile LONG *ok)
 {
     char out[256], err[1024];
     struct child c;
     long id;
     DWORD code;
 
+    AcquireSRWLockShared(&quiet);
+    if (spawn(&c, P_OUT | P_ERR, 0, L"memread", args, map)) {
+        code = reap_child(&c, limit, out, sizeof out, err, sizeof err);
+        InterlockedIncrement(runs);
+        if (code == 0 && !*err && whole(out, &id))
+            InterlockedIncrement(ok);
+        else if (code == 0 && !*err)
+            problem(TORN, "memread %ls printed \"%s\"", args, out);
+        else
+            problem(OTHER, "memread %ls exited %lu: \"%s\" %s", args, code, out, err);
+    }
+    ReleaseSRWLockShared(&quiet);
+}
+
+static DWORD WINAPI oneshot(void *unused)
+{
     (void)unused;
     while (!stop_all) {
-        AcquireSRWLockShared(&quiet);
-        if (spawn(&c, P_OUT | P_ERR, 0, L"memread", L"-m %ls", map_a)) {
-            code = reap_child(&c, 15000, out, sizeof out, err, sizeof err);
-            InterlockedIncrement(&oneshots);
-            if (code == 0 && !*err && whole(out, &id))
-                InterlockedIncrement(&oneshots_ok);
-            else if (code == 0 && !*err)
-                problem(TORN, "memread printed \"%s\"", out);
-            else
-                problem(OTHER, "memread exited %lu: \"%s\" %s", code, out, err);
-        }
-        ReleaseSRWLockShared(&quiet);
+        read_once(L"-m %ls", map_a, 15000, &oneshots, &oneshots_ok);
         Sleep(100 + rnd(300));
     }
     return 0;
@@ -682,25 +690,9 @@ static DWORD WINAPI restarter(void *unused)
 
 static DWORD WINAPI waiter(void *unused)
 {
-    char out[256], err[1024];
-    struct child c;
-    long id;
-    DWORD code;
-
     (void)unused;
     while (!stop_all) {
-        AcquireSRWLockShared(&quiet);
-        if (spawn(&c, P_OUT | P_ERR, 0, L"memread", L"-w 10 -m %ls", map_b)) {
-            code = reap_child(&c, 20000, out, sizeof out, err, sizeof err);
-            InterlockedIncrement(&waits);
-            if (code == 0 && !*err && whole(out, &id))
-                InterlockedIncrement(&waits_ok);
-            else if (code == 0 && !*err)
-                problem(TORN, "memread -w printed \"%s\"", out);
-            else
-                problem(OTHER, "memread -w exited %lu: \"%s\" %s", code, out, err);
-        }
-        ReleaseSRWLockShared(&quiet);
+        read_once(L"-w 10 -m %ls", map_b, 20000, &waits, &waits_ok);
         Sleep(rnd(400));
     }
     return 0;
