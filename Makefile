@@ -7,7 +7,7 @@
 #        LDFLAGS=-L$(dirname $(x86_64-w64-mingw32-gcc -print-libgcc-file-name))
 #                     the 64-bit pair built by clang, in clang/ (with gcc's libgcc)
 #   make demo         the article's scenario in one terminal
-#   make test         the test suite
+#   make test         the test suite, building the other pair too if its gcc is here
 #   make bench        the benchmark
 #   make soak         the soak run: 10 minutes (SOAK=60 for one minute), not in CI
 #   make clean        remove what the build made
@@ -28,6 +28,21 @@ CC      = $(ARCH)-w64-mingw32-gcc
 WINE64  = $(firstword $(wildcard /usr/lib/wine/wine64) wine)
 RUN     = $(if $(filter x86_64,$(ARCH)),$(WINE64),wine)
 CC_PKG  = gcc-mingw-w64-$(subst _,-,$(ARCH)) (apt-get install)
+# The other architecture's pair, for case 24, which mixes the two: `make
+# test` builds it with its own compiler and the default flags (MAKEOVERRIDES
+# keeps this command line's from it), quietly if it is built already, or
+# says what to install. Debian's 32-bit Wine, which the i686 pair needs, is
+# /usr/lib/wine/wine.
+OTHER_ARCH = $(if $(filter x86_64,$(ARCH)),i686,x86_64)
+OTHER_CC = $(OTHER_ARCH)-w64-mingw32-gcc
+MAKEOVERRIDES =
+MAKEFLAGS += --no-print-directory
+OTHER_PAIR = $(if $(shell command -v $(OTHER_CC) 2>/dev/null),\
+  $(MAKE) -q ARCH=$(OTHER_ARCH) || $(MAKE) ARCH=$(OTHER_ARCH),\
+  @echo "$(OTHER_CC) not found, so case 24 will skip: install gcc-mingw-w64-$(subst _,-,$(OTHER_ARCH)) (apt-get install)")
+WINE32  = $(if $(wildcard /usr/lib/wine/wine64),$(wildcard /usr/lib/wine/wine),wine)
+WINE32_PKG = wine32:i386 (dpkg --add-architecture i386, apt-get update, apt-get install wine32:i386)
+WINE32_NOTE = $(if $(WINE32),,@echo "32-bit Wine not found, so case 24 will skip: install $(WINE32_PKG)")
 export WINEDEBUG ?= -all
 export WINEDLLOVERRIDES ?= mscoree,mshtml=
 # Wine makes a missing prefix on its first command, and two programs started
@@ -64,6 +79,9 @@ endif
 ifneq ($(RUN),)
 ifneq ($(filter demo test bench soak,$(GOALS)),)
 $(call need,$(RUN),wine and wine64 (apt-get install))
+ifeq ($(ARCH)$(WINE32),i686)
+$(error 32-bit Wine not found: install $(WINE32_PKG))
+endif
 endif
 endif
 
@@ -95,6 +113,8 @@ demo: all
 
 test: all $(addprefix $(OUT),$(TESTS))
 	$(PREFIX)
+	+$(OTHER_PAIR)
+	$(WINE32_NOTE)
 	$(RUN) ./$(OUT)tests/run$(EXE) $(if $(OTHER),--other $(OTHER))
 
 bench: all $(addprefix $(OUT),$(BENCH) tests/article/memwrite$(EXE))
