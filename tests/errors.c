@@ -394,16 +394,26 @@ void ready_not_ours(const wchar_t *m)
 {
     unsigned char bytes[24];
     wchar_t n[MAX_PATH];
-    HANDLE s, e;
+    HANDLE s, e = NULL;
     struct proc r;
 
+    /* First memread waits, on a .ready of its own making; then the
+       stranger sets it, and makes the section. */
+    start(&r, L"memread", L"-w 3 -m %ls", m);
+    ready_name(n, m);
+    for (int i = 0; i < 500 && !(e = OpenEventW(EVENT_MODIFY_STATE, FALSE, n)); i++)
+        Sleep(10);
     record(bytes, 7, "seven", 5);
     s = section(m, bytes, 24);
-    ready_name(n, m);
-    e = CreateEventW(NULL, TRUE, TRUE, n);      /* set, by a stranger */
+    CHECK(e && SetEvent(e), "the waiting reader's .ready could not be set");
+    finish(&r, LIMIT);
+    CHECK(r.code == 0 && !strcmp(r.out.data, "7\r\nseven\r\n"), "memread -w woken by a "
+          ".ready a stranger set: exit %d, \"%s\" %s", r.code, r.out.data, r.err.data);
+    /* And the same, found so at once. */
     run(&r, L"memread", L"-w 2 -m %ls", m);
     CHECK(r.code == 0 && !strcmp(r.out.data, "7\r\nseven\r\n"), "memread -w beside a set "
           ".ready: exit %d, \"%s\" %s", r.code, r.out.data, r.err.data);
-    CloseHandle(e);
+    if (e)
+        CloseHandle(e);
     CloseHandle(s);
 }

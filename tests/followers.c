@@ -434,6 +434,7 @@ void unwakable_slots(const wchar_t *m)
     const char *p;
     char want[32];
     HANDLE h, t;
+    ULONGLONG cpu;
     int said;
 
     ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(D;;GA;;;WD)", SDDL_REVISION_1,
@@ -462,6 +463,10 @@ void unwakable_slots(const wchar_t *m)
         InterlockedExchange(&a.stop, 1);
         WaitForSingleObject(t, INFINITE);
         CloseHandle(t);
+        /* The 990 are tried again while they fail, each time twice as
+           long after, up to a second: not 990 opens every 10 ms. */
+        CHECK((cpu = cpu_over(&w.pi, 1000)) < 150, "memwrite used %llu ms of CPU in 1 s "
+              "trying 990 wake-ups again", cpu);
         finish(&w, LIMIT);
         finish(&f, LIMIT);
         CHECK(w.code == 0 && f.code == 0, "memwrite: exit %d; the follower: exit %d %s",

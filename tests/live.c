@@ -473,7 +473,7 @@ void restarts(const wchar_t *m)
     swprintf(n, MAX_PATH, L"%ls.alive", m);
     alive = CreateMutexW(NULL, FALSE, n);
     start(&rw, L"memread", L"-w 5 -m %ls", m);
-    Sleep(100);
+    Sleep(500);                 /* past its start-up, slow through qemu-i386 */
     used = cpu_over(&rw.pi, 500);
     CHECK(used < 60, "memread -w used %llu ms of CPU in 500 ms beside a set .ready", used);
     start(&w, L"memwrite", L"-m %ls 8 n8", m);

@@ -37,6 +37,38 @@ static BOOL dacl_of(HANDLE h, PSID sid, ACCESS_MASK *allowed, int *aces)
     return ok;
 }
 
+/* memwrite's object named n, opened to read its security: k 0 and 1 are
+   sections (the record's, .sleep), 2 an event (.ready), 3 a mutex (.alive). */
+static HANDLE read_control(const wchar_t *n, size_t k)
+{
+    return k < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
+           : k == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
+}
+
+/* The label of object h: its mandatory label ACE's mask and SID, read back. */
+static BOOL label_of(HANDLE h, const wchar_t *want_sid)
+{
+    PSECURITY_DESCRIPTOR sd;
+    BOOL present, defaulted, ok = FALSE;
+    SYSTEM_MANDATORY_LABEL_ACE *ace;
+    PSID want = NULL;
+    PACL sacl = NULL;
+
+    ConvertStringSidToSidW(want_sid, &want);
+    if (h && GetSecurityInfo(h, SE_KERNEL_OBJECT, LABEL_SECURITY_INFORMATION, NULL, NULL, NULL,
+                             NULL, &sd) == ERROR_SUCCESS) {
+        ok = GetSecurityDescriptorSacl(sd, &present, &sacl, &defaulted) && present && sacl
+             && sacl->AceCount == 1 && GetAce(sacl, 0, (void **)&ace)
+             && ace->Header.AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE
+             && ace->Mask == SYSTEM_MANDATORY_LABEL_NO_WRITE_UP && EqualSid(want, &ace->SidStart);
+        LocalFree(sd);
+    }
+    if (h)
+        CloseHandle(h);
+    LocalFree(want);
+    return ok;
+}
+
 /* A follower whose event appears only after it first asked is woken when
    it asks again; one whose event memwrite may not set is said, once,
    however often it asks. */
@@ -134,16 +166,15 @@ void access_rights(const wchar_t *m)
     if (wait_writer(m, LIMIT)) {
         for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
             swprintf(n, MAX_PATH, L"%ls%ls", m, objs[i].suffix);
-            h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
-                : i == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
-            CHECK(dacl_of(h, everyone, &got, &aces) && aces == 1 + !!objs[i].self
-                  && got == objs[i].want, "%ls: the DACL read back grants Everyone 0x%lx, "
-                  "not 0x%lx (%d ACEs)", n, got, objs[i].want, aces);
-            h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
-                : i == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
-            CHECK(dacl_of(h, me.user.User.Sid, &mine, &aces) && mine == objs[i].self,
-                  "%ls: the DACL read back grants memwrite's user 0x%lx, not 0x%lx", n, mine,
-                  objs[i].self);
+            CHECK(dacl_of(read_control(n, i), everyone, &got, &aces)
+                  && aces == 1 + !!objs[i].self && got == objs[i].want, "%ls: the DACL read "
+                  "back grants Everyone 0x%lx, not 0x%lx, in %d allow ACEs, not %d", n, got,
+                  objs[i].want, aces, 1 + !!objs[i].self);
+            CHECK(dacl_of(read_control(n, i), me.user.User.Sid, &mine, &aces)
+                  && mine == objs[i].self, "%ls: the DACL read back grants memwrite's user "
+                  "0x%lx, not 0x%lx", n, mine, objs[i].self);
+            /* With no label in -s, the medium one. */
+            CHECK(label_of(read_control(n, i), L"ME"), "%ls: no medium label read back", n);
         }
         CHECK(!OpenFileMappingW(FILE_MAP_WRITE, FALSE, m) && GetLastError() == ERROR_ACCESS_DENIED,
               "the record's section opened for writing: error %lu", GetLastError());
@@ -214,30 +245,6 @@ void restart_s(const wchar_t *m)
         CloseHandle(alive);
 }
 
-/* The label of object h: its mandatory label ACE's mask and SID, read back. */
-static BOOL label_of(HANDLE h, const wchar_t *want_sid)
-{
-    PSECURITY_DESCRIPTOR sd;
-    BOOL present, defaulted, ok = FALSE;
-    SYSTEM_MANDATORY_LABEL_ACE *ace;
-    PSID want = NULL;
-    PACL sacl = NULL;
-
-    ConvertStringSidToSidW(want_sid, &want);
-    if (h && GetSecurityInfo(h, SE_KERNEL_OBJECT, LABEL_SECURITY_INFORMATION, NULL, NULL, NULL,
-                             NULL, &sd) == ERROR_SUCCESS) {
-        ok = GetSecurityDescriptorSacl(sd, &present, &sacl, &defaulted) && present && sacl
-             && sacl->AceCount == 1 && GetAce(sacl, 0, (void **)&ace)
-             && ace->Header.AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE
-             && ace->Mask == SYSTEM_MANDATORY_LABEL_NO_WRITE_UP && EqualSid(want, &ace->SidStart);
-        LocalFree(sd);
-    }
-    if (h)
-        CloseHandle(h);
-    LocalFree(want);
-    return ok;
-}
-
 /* -s takes a DACL and a mandatory label, which goes on every object; an
    owner, a group, an audit entry and NO_ACCESS_CONTROL are usage errors. */
 void sddl_parts(const wchar_t *m)
@@ -275,9 +282,8 @@ void sddl_parts(const wchar_t *m)
     if (wait_writer(m, LIMIT)) {
         for (int i = 0; i < 4; i++) {
             swprintf(n, MAX_PATH, L"%ls%ls", m, suffix[i]);
-            h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
-                : i == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
-            CHECK(label_of(h, L"LW"), "%ls: no low mandatory label (NW) read back", n);
+            CHECK(label_of(read_control(n, i), L"LW"), "%ls: no low mandatory label (NW) read "
+                  "back", n);
         }
         reads(m, "1\r\nn1\r\n");
     }
@@ -296,8 +302,7 @@ void sddl_parts(const wchar_t *m)
         CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
         for (int i = 0; i < 5; i++) {
             swprintf(n, MAX_PATH, L"%ls%ls", m, i < 4 ? suffix[i] : L".w0");
-            h = i < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
-                : i == 3 ? OpenMutexW(READ_CONTROL, FALSE, n) : OpenEventW(READ_CONTROL, FALSE, n);
+            h = i < 4 ? read_control(n, i) : OpenEventW(READ_CONTROL, FALSE, n);
             CHECK(label_of(h, L"ME"), "%ls: no medium label read back", n);
         }
     }
