@@ -9,6 +9,7 @@
 #   make demo         the article's scenario in one terminal
 #   make test         the test suite
 #   make bench        the benchmark
+#   make model        spin checks the protocol's model and its mutations (tests/model)
 #   make clean        remove what the build made
 
 ARCH    = x86_64
@@ -49,7 +50,7 @@ BENCH   = bench/bench$(EXE) bench/empty$(EXE)
 GOALS   = $(or $(MAKECMDGOALS),all)
 need    = $(if $(shell command -v $(firstword $(1)) 2>/dev/null),,\
             $(error $(firstword $(1)) not found: install $(2)))
-ifneq ($(filter-out clean,$(GOALS)),)
+ifneq ($(filter-out clean model,$(GOALS)),)
 $(call need,$(CC),$(CC_PKG))
 endif
 ifneq ($(RUN),)
@@ -88,9 +89,13 @@ bench: all $(addprefix $(OUT),$(BENCH) tests/article/memwrite$(EXE))
 	$(PREFIX)
 	$(RUN) ./$(OUT)bench/bench$(EXE)
 
+# spin and gcc run in a temporary directory: nothing is left here.
+model:
+	bash tests/model/check
+
 OUTPUTS = $(PROGS) $(TESTS) $(BENCH)
 clean:
 	rm -f $(OUTPUTS) $(foreach d,i686 clang,$(addprefix $(d)/,$(OUTPUTS)))
 	rm -fd $(foreach d,i686 clang,$(d)/tests/article $(d)/tests $(d)/bench $(d))
 
-.PHONY: all demo test bench clean
+.PHONY: all demo test bench model clean
