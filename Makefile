@@ -10,6 +10,7 @@
 #   make test         the test suite, building the other pair too if its gcc is here
 #   make bench        the benchmark
 #   make soak         the soak run: 10 minutes (SOAK=60 for one minute), not in CI
+#   make model        spin checks the protocol's model and its mutations (tests/model)
 #   make clean        remove what the build made
 
 ARCH    = x86_64
@@ -73,7 +74,7 @@ SOAK_FOLLOWERS = 30
 GOALS   = $(or $(MAKECMDGOALS),all)
 need    = $(if $(shell command -v $(firstword $(1)) 2>/dev/null),,\
             $(error $(firstword $(1)) not found: install $(2)))
-ifneq ($(filter-out clean,$(GOALS)),)
+ifneq ($(filter-out clean model,$(GOALS)),)
 $(call need,$(CC),$(CC_PKG))
 endif
 ifneq ($(RUN),)
@@ -126,9 +127,13 @@ soak: all $(OUT)$(SOAK_PROG)
 	$(PREFIX)
 	$(RUN) ./$(OUT)bench/soak$(EXE) $(SOAK) $(SOAK_FOLLOWERS)
 
+# spin and gcc run in a temporary directory: nothing is left here.
+model:
+	bash tests/model/check
+
 OUTPUTS = $(PROGS) $(TESTS) $(BENCH) $(SOAK_PROG)
 clean:
 	rm -f $(OUTPUTS) $(foreach d,i686 clang,$(addprefix $(d)/,$(OUTPUTS)))
 	rm -fd $(foreach d,i686 clang,$(d)/tests/article $(d)/tests $(d)/bench $(d))
 
-.PHONY: all demo test bench soak clean
+.PHONY: all demo test bench soak model clean
