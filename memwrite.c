@@ -130,8 +130,8 @@ static void note_failure(LONG i, DWORD err)
    follower's own, so no other can take the wake-up. Kicks that come
    while it is busy merge into one more scan. A wake-up that fails, unless
    no event is there (no follower, or one gone), is asked again and tried
-   after a pause that doubles up to RETRY_MAX. .sleep is any follower's to write: each
-   field is read once, and none is an index or a size. */
+   after a pause that doubles up to RETRY_MAX. .sleep is any follower's to
+   write: each field is read once, and none is an index or a size. */
 #define RETRY_MIN 10            /* ms */
 #define RETRY_MAX 1000
 
