@@ -354,7 +354,7 @@ void asked_rights(const wchar_t *m)
 {
     wchar_t n[MAX_PATH];
     struct proc w, f, r;
-    HANDLE ready, alive;
+    HANDLE ready = NULL, alive;
     ACCESS_MASK got;
 
     start(&r, L"memread", L"-w 5 -m %ls", m);
