@@ -20,12 +20,10 @@ EXE     = .exe
 
 ifeq ($(OS),Windows_NT)
 CC      = gcc
-DLLTOOL = dlltool
 RUN     =
 CC_PKG  = mingw-w64-$(ARCH)-gcc (MSYS2, with pacman)
 else
 CC      = $(ARCH)-w64-mingw32-gcc
-DLLTOOL = $(ARCH)-w64-mingw32-dlltool
 # With wine32 installed, `wine` is the 32-bit loader and starts 64-bit
 # programs through start.exe; wine64 runs them itself.
 WINE64  = $(firstword $(wildcard /usr/lib/wine/wine64) wine)
@@ -97,27 +95,7 @@ $(OUT)tests/article/%$(EXE): tests/article/%.c
 
 $(OUT)%$(EXE): %.c student.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -municode -o $@ $< $(LDFLAGS) $(LDLIBS)
-
-# memread loads advapi32 only once it must make an object of its own, to
-# wait or to follow: imported at start-up, under Wine it costs a one-shot
-# read 3 ms, a tenth of an empty program's start (bench/README.md). dlltool
-# makes a delay-import library of the calls memread makes (MSVC's link
-# does the same with /DELAYLOAD:advapi32.dll); .ci/run checks that no call
-# outside the list brings the import back. The 32-bit pair imports it as
-# usual: dlltool's i386 delay library crashed under Wine here.
-ADVAPI32 = ConvertSidToStringSidW ConvertStringSecurityDescriptorToSecurityDescriptorW \
-           GetSecurityInfo GetSidSubAuthority GetSidSubAuthorityCount GetTokenInformation \
-           OpenProcessToken
-DELAYLIB = $(if $(filter x86_64,$(ARCH)),$(OUT)advapi32-delay.a)
-$(OUT)memread$(EXE): LDLIBS = $(DELAYLIB)
-$(OUT)memread$(EXE): $(DELAYLIB)
-
-$(OUT)advapi32-delay.a: Makefile
-	@mkdir -p $(@D)
-	printf 'LIBRARY advapi32.dll\nEXPORTS\n' >$(@:.a=.def)
-	printf '%s\n' $(ADVAPI32) >>$(@:.a=.def)
-	$(DLLTOOL) -d $(@:.a=.def) -y $@
+	$(CC) $(CFLAGS) -municode -o $@ $< $(LDFLAGS)
 
 $(OUT)tests/run$(EXE): $(TESTSRC) tests/harness.h tests/cases.h tests/cputime.h
 	@mkdir -p $(@D)
@@ -153,7 +131,7 @@ soak: all $(OUT)$(SOAK_PROG)
 model:
 	bash tests/model/check
 
-OUTPUTS = $(PROGS) $(TESTS) $(BENCH) $(SOAK_PROG) advapi32-delay.a advapi32-delay.def
+OUTPUTS = $(PROGS) $(TESTS) $(BENCH) $(SOAK_PROG)
 clean:
 	rm -f $(OUTPUTS) $(foreach d,i686 clang,$(addprefix $(d)/,$(OUTPUTS)))
 	rm -fd $(foreach d,i686 clang,$(d)/tests/article $(d)/tests $(d)/bench $(d))
