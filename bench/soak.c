@@ -20,6 +20,7 @@
 #include <string.h>
 #include <wchar.h>
 #include "../tests/cputime.h"
+#include "machine.h"
 
 #define SLOTS       1000        /* memwrite's slots: student.h */
 #define MAX_FOL     200         /* followers of the main driver at once, at most */
@@ -941,28 +942,6 @@ static int by_value(const void *a, const void *b)
     double x = *(const double *)a, y = *(const double *)b;
 
     return (x > y) - (x < y);
-}
-
-static void machine(void)
-{
-    const char *(*wine_version)(void) = NULL;
-    void (*wine_host)(const char **, const char **) = NULL;
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-    const char *sys = "", *rel = "";
-    wchar_t cpu[128] = L"unknown";
-    DWORD size = sizeof cpu;
-    SYSTEM_INFO si;
-
-    wine_version = (const char *(*)(void))(void (*)(void))GetProcAddress(ntdll, "wine_get_version");
-    wine_host = (void (*)(const char **, const char **))(void (*)(void))GetProcAddress(ntdll, "wine_get_host_version");
-    RegGetValueW(HKEY_LOCAL_MACHINE, L"HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0",
-                 L"ProcessorNameString", RRF_RT_REG_SZ, NULL, cpu, &size);
-    GetNativeSystemInfo(&si);
-    printf("machine: %ls, %lu logical processors\n", cpu, si.dwNumberOfProcessors);
-    if (wine_version && wine_host) {
-        wine_host(&sys, &rel);
-        printf("system:  Wine %s on %s %s\n", wine_version(), sys, rel);
-    }
 }
 
 static void show_mem(const char *when, struct mem m)
