@@ -1,7 +1,5 @@
 /* memread: print the student record that memwrite shares, once or as it changes */
 #include "student.h"
-#include <aclapi.h>
-#include <sddl.h>
 
 #define WAIT_MAX 86400          /* seconds -w takes at most: a day */
 #define POLL_MS  50             /* how often to look for another program's section */
@@ -19,8 +17,8 @@ static const wchar_t *denied(DWORD err)
 static BOOL attributes(const wchar_t *sddl, SECURITY_ATTRIBUTES *sa)
 {
     *sa = (SECURITY_ATTRIBUTES){sizeof *sa, NULL, FALSE};
-    return ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
-                                                                &sa->lpSecurityDescriptor, NULL);
+    return advapi.ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        sddl, SDDL_REVISION_1, &sa->lpSecurityDescriptor, NULL);
 }
 
 static wchar_t cut[48];
@@ -112,11 +110,19 @@ static BOOL WINAPI on_ctrl(DWORD type)
     return TRUE;
 }
 
-/* From here on, Ctrl+C stops memread through on_ctrl. FALSE, said, if not. */
-static BOOL catch_ctrl(void)
+/* Before memread waits (-w, -f): advapi32 loaded, for the objects it
+   makes, and Ctrl+C caught, to stop memread through on_ctrl. FALSE, said,
+   if not. */
+static BOOL prepare_to_wait(void)
 {
+    DWORD err;
+
     if (interrupted)
         return TRUE;
+    if ((err = load_advapi32()) != 0) {
+        fail(L"LoadLibrary", L"advapi32.dll", err, NULL);
+        return FALSE;
+    }
     if ((interrupted = CreateEventW(NULL, TRUE, FALSE, NULL))   /* manual reset, not set */
         && (said = CreateEventW(NULL, TRUE, FALSE, NULL))
         && SetConsoleCtrlHandler(on_ctrl, TRUE))
@@ -180,7 +186,7 @@ static const void *wait_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
     HANDLE h[2];
     DWORD r;
 
-    if (!catch_ctrl()) {
+    if (!prepare_to_wait()) {
         *err = 0;
         return NULL;
     }
@@ -427,7 +433,7 @@ static wchar_t *my_sid(void)
     wchar_t *sid = NULL;
 
     if (get_user(&me))
-        ConvertSidToStringSidW(me.user.User.Sid, &sid);
+        advapi.ConvertSidToStringSidW(me.user.User.Sid, &sid);
     return sid;
 }
 
@@ -442,9 +448,9 @@ static DWORD event_attributes(HANDLE sleep_map, SECURITY_ATTRIBUTES *sa)
     PSID sid = NULL;
     DWORD err = me ? 0 : GetLastError();
 
-    if (!err && GetSecurityInfo(sleep_map, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &sid,
-                                NULL, NULL, NULL, &sd) == ERROR_SUCCESS && sid)
-        ConvertSidToStringSidW(sid, &owner);
+    if (!err && advapi.GetSecurityInfo(sleep_map, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
+                                       &sid, NULL, NULL, NULL, &sd) == ERROR_SUCCESS && sid)
+        advapi.ConvertSidToStringSidW(sid, &owner);
     if (!err) {
         /* 0x100002: SYNCHRONIZE | EVENT_MODIFY_STATE; 0x2: EVENT_MODIFY_STATE */
         _snwprintf_s(sddl, 512, _TRUNCATE, L"D:(A;;0x100002;;;%ls)%ls%ls%ls%ls", me,
@@ -527,7 +533,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     int rc = EXIT_FAIL;
     DWORD r, err;
 
-    if (!catch_ctrl())
+    if (!prepare_to_wait())
         return EXIT_FAIL;
     /* Once memwrite has stopped, the objects may be gone: the record is all. */
     if ((err = open_follower(mapping, &f, name)) && !*stopped_now) {

@@ -1,6 +1,5 @@
 /* memwrite: share a student record in named memory, and update it from stdin */
 #include "student.h"
-#include <sddl.h>
 
 #define LINE_MAX 256            /* longer than any good line: "ID NAME" */
 
@@ -662,6 +661,7 @@ int wmain(int argc, wchar_t **argv)
     const wchar_t *sddl = NULL;
     struct student rec = {DEFAULT_ID, DEFAULT_NAME};
     PSECURITY_DESCRIPTOR sd = NULL;
+    DWORD err;
     int i;
 
     progname = L"memwrite";
@@ -704,6 +704,10 @@ int wmain(int argc, wchar_t **argv)
     if (sddl && wcsstr(sddl, L"NO_ACCESS_CONTROL"))
         return usage_error(L"bad SDDL \"%ls\": %ls", sddl,
                            L"it has no DACL (D:...): NO_ACCESS_CONTROL lets anyone do anything");
+    if ((err = load_advapi32()) != 0) {    /* for student.h's get_user and write_label */
+        fail(L"LoadLibrary", L"advapi32.dll", err, NULL);
+        return EXIT_FAIL;
+    }
     if (sddl && !ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
                                                                       &sd, NULL))
         return usage_error(L"bad SDDL \"%ls\": %ls", sddl, L"not a security descriptor");

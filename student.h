@@ -5,6 +5,8 @@
 #define STUDENT_H
 
 #include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -108,6 +110,45 @@ static void slot_name(wchar_t out[MAX_PATH], const wchar_t *mapping, LONG slot)
     _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%ls%ls%ld", mapping, WAKE, slot);
 }
 
+/* Run-time linking. The calls into advapi32, the security API, that
+   memread makes go through these pointers, each of its function's own type.
+   A one-shot memread, the article's path, makes none of them, and a program
+   that imports advapi32 spends about 3 ms of a 30 ms start under Wine loading
+   it (bench/README.md); so memread loads it only when -w or -f first makes an
+   object. memwrite, which imports advapi32 for its other calls, loads it too
+   before it makes anything. */
+static struct {
+    __typeof__(OpenProcessToken) *OpenProcessToken;
+    __typeof__(GetTokenInformation) *GetTokenInformation;
+    __typeof__(GetSidSubAuthority) *GetSidSubAuthority;
+    __typeof__(GetSidSubAuthorityCount) *GetSidSubAuthorityCount;
+    __typeof__(ConvertSidToStringSidW) *ConvertSidToStringSidW;
+    __typeof__(GetSecurityInfo) *GetSecurityInfo;
+    __typeof__(ConvertStringSecurityDescriptorToSecurityDescriptorW)
+        *ConvertStringSecurityDescriptorToSecurityDescriptorW;
+} advapi;
+
+/* Fill advapi from advapi32, from System32 only; it stays loaded for the
+   process's life. 0, or the error. GetProcAddress gives a FARPROC, which is
+   cast to the pointer's type through void (*)(void), which GCC and clang take
+   for "any function". (__typeof__ is theirs too; C23 calls it typeof.) */
+static DWORD load_advapi32(void)
+{
+#define LOAD(f) (advapi.f = (__typeof__(advapi.f))(void (*)(void))GetProcAddress(dll, #f))
+    HMODULE dll;
+
+    if (advapi.ConvertStringSecurityDescriptorToSecurityDescriptorW)
+        return 0;               /* loaded already */
+    if (!(dll = LoadLibraryExW(L"advapi32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32))
+        || !LOAD(OpenProcessToken) || !LOAD(GetTokenInformation)
+        || !LOAD(GetSidSubAuthority) || !LOAD(GetSidSubAuthorityCount)
+        || !LOAD(ConvertSidToStringSidW) || !LOAD(GetSecurityInfo)
+        || !LOAD(ConvertStringSecurityDescriptorToSecurityDescriptorW))
+        return GetLastError();
+    return 0;
+#undef LOAD
+}
+
 /* The user this process runs as. */
 struct user {
     TOKEN_USER user;
@@ -120,8 +161,8 @@ static BOOL get_user(struct user *u)
     DWORD n;
     BOOL ok = FALSE;
 
-    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
-        ok = GetTokenInformation(token, TokenUser, u, sizeof *u, &n);
+    if (advapi.OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        ok = advapi.GetTokenInformation(token, TokenUser, u, sizeof *u, &n);
         CloseHandle(token);
     }
     return ok;
@@ -143,10 +184,10 @@ static const wchar_t *write_label(void)
     DWORD n, rid = 0;
     PSID sid;
 
-    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
-        if (GetTokenInformation(token, TokenIntegrityLevel, &u, sizeof u, &n)) {
+    if (advapi.OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        if (advapi.GetTokenInformation(token, TokenIntegrityLevel, &u, sizeof u, &n)) {
             sid = u.label.Label.Sid;
-            rid = *GetSidSubAuthority(sid, *GetSidSubAuthorityCount(sid) - 1);
+            rid = *advapi.GetSidSubAuthority(sid, *advapi.GetSidSubAuthorityCount(sid) - 1);
         }
         CloseHandle(token);
     }

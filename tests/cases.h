@@ -14,6 +14,7 @@ void layout(const wchar_t *m);
 void many_readers(const wchar_t *m);
 void help(const wchar_t *unused);
 void mixed(const wchar_t *m);
+void one_shot_modules(const wchar_t *m);
 
 /* errors.c: misuse and untrusted input */
 void usage_errors(const wchar_t *m);

@@ -2,6 +2,7 @@
    line, the record's bytes and its lifetime, many readers, the article's
    own programs, and a writer and readers of the other architecture. */
 #include "harness.h"
+#include <tlhelp32.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -228,4 +229,52 @@ void mixed(const wchar_t *m)
         finish(&w, LIMIT);
         CHECK(w.code == 0, "%ls: exit %d, %s", wprog, w.code, w.err.data);
     }
+}
+
+/* Whether process pid has the module dll loaded: 1 or 0, or -1 if it
+   cannot be seen (not started, or gone). */
+static int has_module(DWORD pid, const wchar_t *dll)
+{
+    MODULEENTRY32W e = {.dwSize = sizeof e};
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE, pid);
+    int found = 0;
+
+    if (snap == INVALID_HANDLE_VALUE)
+        return -1;
+    for (BOOL more = Module32FirstW(snap, &e); more; more = Module32NextW(snap, &e))
+        found |= !_wcsicmp(e.szModule, dll);
+    CloseHandle(snap);
+    return found;
+}
+
+/* A one-shot read takes the article's path and loads no advapi32, which
+   costs a tenth of a start under Wine; a waiting one loads it to make its
+   .ready. The one-shot reader is held a second on a record whose seq stays
+   odd, and its modules are looked at all along; it has reached main once
+   msvcrt is there. */
+void one_shot_modules(const wchar_t *m)
+{
+    int seen_crt = 0, seen_advapi = 0, waiter_advapi = 0;
+    struct fake f;
+    struct proc r, w;
+
+    fake_section(&f, m, 7, "n7", 3);
+    start(&r, L"memread", L"-m %ls", m);
+    while (WaitForSingleObject(r.pi.hProcess, 10) == WAIT_TIMEOUT)
+        if (has_module(r.pi.dwProcessId, L"msvcrt.dll") == 1) {
+            seen_crt = 1;
+            seen_advapi |= has_module(r.pi.dwProcessId, L"advapi32.dll") == 1;
+        }
+    finish(&r, LIMIT);
+    CHECK(r.code == 1 && strstr(r.err.data, "half-written"),
+          "memread on an odd seq: exit %d, %s", r.code, r.err.data);
+    CHECK(seen_crt && !seen_advapi, "a one-shot memread: msvcrt %s, advapi32 %s",
+          seen_crt ? "seen" : "never seen", seen_advapi ? "loaded" : "not loaded");
+    unfake(&f);
+    start(&w, L"memread", L"-w 5 -m %ls.none", m);
+    for (int i = 0; i < 300 && !waiter_advapi; i++, Sleep(10))
+        waiter_advapi = has_module(w.pi.dwProcessId, L"advapi32.dll") == 1;
+    TerminateProcess(w.pi.hProcess, 1);
+    finish(&w, LIMIT);
+    CHECK(waiter_advapi, "a waiting memread did not load advapi32 within 3 s");
 }

@@ -82,6 +82,7 @@ int wmain(int argc, wchar_t **argv)
         {"-s: labels read back; owner, group, audit, NO_ACCESS_CONTROL refused", sddl_parts},
         {"a stranger's set .ready over a 24-byte section: read as the article's", ready_not_ours},
         {"the access each program's handles ask for, read back", asked_rights},
+        {"a one-shot read loads no advapi32; a waiting one does", one_shot_modules},
     };
     wchar_t mapping[100], *slash;
 
