@@ -128,10 +128,11 @@ static struct {
         *ConvertStringSecurityDescriptorToSecurityDescriptorW;
 } advapi;
 
-/* Fill advapi from advapi32, from System32 only; it stays loaded for the
-   process's life. 0, or the error. GetProcAddress gives a FARPROC, which is
-   cast to the pointer's type through void (*)(void), which GCC and clang take
-   for "any function". (__typeof__ is theirs too; C23 calls it typeof.) */
+/* Fill advapi from advapi32, from System32 only (a flag of Windows 8, and of
+   7 with update KB2533623); it stays loaded for the process's life. 0, or
+   the error. GetProcAddress gives a FARPROC, which is cast to the pointer's
+   type through void (*)(void), which GCC and clang take for "any function".
+   (__typeof__ is theirs too; C23 calls it typeof.) */
 static DWORD load_advapi32(void)
 {
 #define LOAD(f) (advapi.f = (__typeof__(advapi.f))(void (*)(void))GetProcAddress(dll, #f))
