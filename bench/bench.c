@@ -22,7 +22,7 @@ static HANDLE nul;              /* NUL, for standard handles nobody reads */
 static HANDLE out;              /* a temporary file, for the timed programs' stdout */
 static LARGE_INTEGER freq;
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
     fprintf(stderr, "bench: %s (error %lu)\n", what, GetLastError());
     exit(1);

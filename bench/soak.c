@@ -104,7 +104,7 @@ static void problem(int k, const char *fmt, ...)
     }
 }
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
     fprintf(stderr, "soak: %s (error %lu)\n", what, GetLastError());
     exit(2);
