@@ -412,8 +412,8 @@ static const wchar_t *unwanted(PSECURITY_DESCRIPTOR sd, PACL *label)
    to what readers and followers need there, so that no grant lets them
    write the record; denials stay whole; then a grant to this user of what
    a later memwrite needs to take over. A mandatory label in sd, or else
-   the medium one, goes on every object. memwrite's own handles have full access whatever the
-   DACL. Why sd cannot be used, or NULL. */
+   the medium one, goes on every object. memwrite's own handles have full
+   access whatever the DACL. Why sd cannot be used, or NULL. */
 static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
 {
     BOOL present, defaulted;
@@ -658,7 +658,7 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
 int wmain(int argc, wchar_t **argv)
 {
     const wchar_t *mapping = DEFAULT_MAPPING, *id = NULL, *name = L"" DEFAULT_NAME, *why;
-    const wchar_t *sddl = NULL;
+    const wchar_t *sddl = NULL, *label;
     struct student rec = {DEFAULT_ID, DEFAULT_NAME};
     PSECURITY_DESCRIPTOR sd = NULL;
     DWORD err;
@@ -712,9 +712,14 @@ int wmain(int argc, wchar_t **argv)
                                                                       &sd, NULL))
         return usage_error(L"bad SDDL \"%ls\": %ls", sddl, L"not a security descriptor");
     w.label.nLength = sizeof w.label;
-    if (*write_label())
-        ConvertStringSecurityDescriptorToSecurityDescriptorW(write_label(), SDDL_REVISION_1,
-                                                             &w.label.lpSecurityDescriptor, NULL);
+    if (*(label = write_label())
+        && !ConvertStringSecurityDescriptorToSecurityDescriptorW(label, SDDL_REVISION_1,
+                                                                 &w.label.lpSecurityDescriptor,
+                                                                 NULL)) {
+        fail(L"ConvertStringSecurityDescriptor", label, GetLastError(), NULL);
+        LocalFree(sd);
+        return EXIT_FAIL;
+    }
     why = sd ? set_access(sd) : NULL;
     LocalFree(sd);
     if (why)

@@ -150,6 +150,20 @@ static DWORD load_advapi32(void)
 #undef LOAD
 }
 
+/* What this process's token says of `what`, into out. FALSE on failure. */
+static BOOL token_info(TOKEN_INFORMATION_CLASS what, void *out, DWORD size)
+{
+    HANDLE token;
+    DWORD n;
+    BOOL ok = FALSE;
+
+    if (advapi.OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        ok = advapi.GetTokenInformation(token, what, out, size, &n);
+        CloseHandle(token);
+    }
+    return ok;
+}
+
 /* The user this process runs as. */
 struct user {
     TOKEN_USER user;
@@ -158,15 +172,7 @@ struct user {
 
 static BOOL get_user(struct user *u)
 {
-    HANDLE token;
-    DWORD n;
-    BOOL ok = FALSE;
-
-    if (advapi.OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
-        ok = advapi.GetTokenInformation(token, TokenUser, u, sizeof *u, &n);
-        CloseHandle(token);
-    }
-    return ok;
+    return token_info(TokenUser, u, sizeof *u);
 }
 
 /* The mandatory label for what one program makes and the other writes to
@@ -181,16 +187,12 @@ static const wchar_t *write_label(void)
         TOKEN_MANDATORY_LABEL label;
         char room[sizeof(TOKEN_MANDATORY_LABEL) + SECURITY_MAX_SID_SIZE];
     } u;
-    HANDLE token;
-    DWORD n, rid = 0;
+    DWORD rid = 0;
     PSID sid;
 
-    if (advapi.OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
-        if (advapi.GetTokenInformation(token, TokenIntegrityLevel, &u, sizeof u, &n)) {
-            sid = u.label.Label.Sid;
-            rid = *advapi.GetSidSubAuthority(sid, *advapi.GetSidSubAuthorityCount(sid) - 1);
-        }
-        CloseHandle(token);
+    if (token_info(TokenIntegrityLevel, &u, sizeof u)) {
+        sid = u.label.Label.Sid;
+        rid = *advapi.GetSidSubAuthority(sid, *advapi.GetSidSubAuthorityCount(sid) - 1);
     }
     return rid >= SECURITY_MANDATORY_MEDIUM_RID ? L"S:(ML;;NW;;;ME)" : L"";
 }
