@@ -132,7 +132,7 @@ static struct {
    7 with update KB2533623); it stays loaded for the process's life. 0, or
    the error. GetProcAddress gives a FARPROC, which is cast to the pointer's
    type through void (*)(void), which GCC and clang take for "any function".
-   (__typeof__ is theirs too; C23 calls it typeof.) */
+   (__typeof__: GCC, clang, and MSVC from 17.9; C23 calls it typeof.) */
 static DWORD load_advapi32(void)
 {
 #define LOAD(f) (advapi.f = (__typeof__(advapi.f))(void (*)(void))GetProcAddress(dll, #f))
