@@ -101,7 +101,7 @@ $(OUT)tests/run$(EXE): $(TESTSRC) tests/harness.h tests/cases.h tests/cputime.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -municode -o $@ $(TESTSRC) $(LDFLAGS)
 
-$(addprefix $(OUT),bench/bench$(EXE) $(SOAK_PROG)): tests/cputime.h bench/machine.h
+$(addprefix $(OUT),bench/bench$(EXE) $(SOAK_PROG)): tests/cputime.h bench/common.h
 
 # memwrite and memread start together; memread waits for the record and
 # prints it (to fd 3, the terminal); its end closes memwrite's input, and

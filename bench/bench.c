@@ -9,7 +9,7 @@
 #include <string.h>
 #include <wchar.h>
 #include "../tests/cputime.h"
-#include "machine.h"
+#include "common.h"
 
 #define RUNS      21            /* timed runs of each kind */
 #define READ_RUNS 61            /* of memread and the empty program: their ratio's target is tight */
@@ -219,22 +219,16 @@ static HANDLE all_in;           /* set when the last of them has */
 static DWORD WINAPI read_follower(void *arg)
 {
     struct follower *f = arg;
-    char buf[4096], line[64], *end;
-    size_t len = 0;
+    struct lines l = {.len = 0};
+    char buf[4096], *line, *end;
     DWORD n;
 
     while (ReadFile(f->pipe, buf, sizeof buf, &n, NULL) && n) {
         double t = now_ms();
 
         for (DWORD i = 0; i < n; i++) {
-            if (buf[i] != '\n') {
-                if (len < sizeof line - 1)
-                    line[len++] = buf[i];
-                continue;
-            }
-            line[len] = 0;
-            len = 0;
-            if (strtol(line, &end, 10) != want || end == line || *end != '\r')
+            if (!(line = next_line(&l, buf[i]))
+                || strtol(line, &end, 10) != want || end == line || *end != '\r')
                 continue;
             f->at = t;
             /* The count is a full barrier: at is written before it. */

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <wchar.h>
 #include "../tests/cputime.h"
-#include "machine.h"
+#include "common.h"
 
 #define SLOTS       1000        /* memwrite's slots: student.h */
 #define MAX_FOL     200         /* followers of the main driver at once, at most */
@@ -273,8 +273,8 @@ static volatile LONG64 records_total;
 static DWORD WINAPI read_follower(void *arg)
 {
     struct fol *f = arg;
-    char buf[8192], line[64];
-    size_t len = 0;
+    struct lines l = {.len = 0};
+    char buf[8192], *line;
     BOOL name_next = FALSE;
     long id = 0, prev = LONG_MIN;
     DWORD n;
@@ -285,13 +285,8 @@ static DWORD WINAPI read_follower(void *arg)
         for (DWORD i = 0; i < n; i++) {
             char *end;
 
-            if (buf[i] != '\n') {
-                if (len < sizeof line - 1)
-                    line[len++] = buf[i];
+            if (!(line = next_line(&l, buf[i])))
                 continue;
-            }
-            line[len] = 0;
-            len = 0;
             if (!name_next) {
                 id = strtol(line, &end, 10);
                 if (end == line || strcmp(end, "\r"))
@@ -775,8 +770,8 @@ static BOOL ctrl_works = TRUE;
 
 static DWORD WINAPI read_helper(void *unused)
 {
-    char buf[4096], line[700];
-    size_t len = 0;
+    struct lines l = {.len = 0};
+    char buf[4096], *line;
     DWORD n;
 
     (void)unused;
@@ -784,13 +779,8 @@ static DWORD WINAPI read_helper(void *unused)
         for (DWORD i = 0; i < n; i++) {
             int a, b;
 
-            if (buf[i] != '\n') {
-                if (len < sizeof line - 1)
-                    line[len++] = buf[i];
+            if (!(line = next_line(&l, buf[i])))
                 continue;
-            }
-            line[len] = 0;
-            len = 0;
             if (sscanf(line, "R %d %d", &a, &b) == 2) {
                 fs.ctrl += a;
                 fs.ctrl_refused += b;

@@ -1,7 +1,7 @@
-/* machine.h: the machine a run is on, printed at its head, for the
-   benchmark and the soak run. */
-#ifndef MACHINE_H
-#define MACHINE_H
+/* common.h: what the benchmark and the soak run share: the machine a run
+   is on, printed at its head, and lines out of a pipe. */
+#ifndef COMMON_H
+#define COMMON_H
 
 #include <windows.h>
 #include <stdio.h>
@@ -37,6 +37,26 @@ static void machine(void)
         printf("system:  Windows %lu.%lu build %lu\n", os.dwMajorVersion,
                os.dwMinorVersion, os.dwBuildNumber);
     }
+}
+
+/* Lines out of bytes read from a pipe: given one byte at a time, it gives
+   back each line once its '\n' has come, without it, NUL-terminated and
+   cut to fit; NULL until then. */
+struct lines {
+    char line[700];
+    size_t len;
+};
+
+static char *next_line(struct lines *l, char c)
+{
+    if (c != '\n') {
+        if (l->len < sizeof l->line - 1)
+            l->line[l->len++] = c;
+        return NULL;
+    }
+    l->line[l->len] = 0;
+    l->len = 0;
+    return l->line;
 }
 
 #endif
