@@ -1,5 +1,6 @@
 /* memread: print the student record that memwrite shares, once or as it changes */
 #include "student.h"
+#include <limits.h>
 
 #define WAIT_MAX 86400          /* seconds -w takes at most: a day */
 #define POLL_MS  50             /* how often to look for another program's section */
@@ -57,11 +58,14 @@ static BOOL parse_seconds(const wchar_t *s, DWORD *ms)
     return TRUE;
 }
 
+#define NO_DEADLINE ULLONG_MAX
+
 static DWORD left_until(ULONGLONG deadline)
 {
     ULONGLONG now = GetTickCount64();
 
-    return now < deadline ? (DWORD)(deadline - now) : 0;
+    return now >= deadline ? 0 : deadline - now < INFINITE ? (DWORD)(deadline - now)
+                                                           : INFINITE - 1;
 }
 
 /* Is MAPPING's .ready there and set? */
@@ -79,14 +83,15 @@ static BOOL is_ready(const wchar_t *mapping)
     return set;
 }
 
-/* Does memwrite hold MAPPING (or did it, for followers still holding on)? */
+/* Is MAPPING's .alive there: does memwrite hold it, or did it? Opened to
+   be seen, not waited on: memread never holds it. */
 static BOOL has_writer(const wchar_t *mapping)
 {
     wchar_t name[MAX_PATH];
     HANDLE h;
 
     object_name(name, mapping, ALIVE);
-    if ((h = OpenMutexW(SYNCHRONIZE, FALSE, name)) != NULL)
+    if ((h = OpenMutexW(MUTANT_QUERY_STATE, FALSE, name)) != NULL)
         CloseHandle(h);
     return h != NULL;
 }
@@ -250,13 +255,13 @@ static const void *open_view(const wchar_t *mapping, ULONGLONG deadline, BOOL *o
 }
 
 /* The seqlock's read side: copy a whole version of memwrite's record and
-   give its seq. FALSE if seq stays odd or keeps changing for STUCK_MS (a
-   writer killed mid-write, or not memwrite). The copy races with the writer
-   by design; only a copy that seq vouches for is kept. */
-static BOOL snapshot(const struct shared *s, struct student *rec, LONG *seq)
+   give its seq. FALSE if seq stays odd or keeps changing for ms (its
+   writer stopped mid-write, or is not memwrite). The copy races with the
+   writer by design; only a copy that seq vouches for is kept. */
+static BOOL snapshot(const struct shared *s, struct student *rec, LONG *seq, DWORD ms)
 {
     const volatile LONG *counter = &s->seq;
-    ULONGLONG give_up = GetTickCount64() + STUCK_MS;
+    ULONGLONG give_up = GetTickCount64() + ms;
 
     for (unsigned tries = 1;; tries++) {
         LONG before = *counter;
@@ -348,179 +353,158 @@ static int print_record(const struct student *rec)
     return EXIT_OK;
 }
 
-static void stuck(void)
+/* memwrite's process, by the pid and the start time in its section (read
+   once; constant since before the first record), or NULL and *err:
+   ERROR_INVALID_PARAMETER if it has ended, its pid perhaps another's now. */
+static HANDLE open_writer(const struct shared *s, DWORD *err)
 {
-    warn(L"\"%ls\": the record stays half-written: its writer died mid-write, "
-         L"or is not memwrite", shown);
+    FILETIME started = s->started, times[4];
+    HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                           (DWORD)*(const volatile LONG *)&s->pid);
+
+    if (!h) {
+        *err = GetLastError();
+        return NULL;
+    }
+    if (!GetProcessTimes(h, &times[0], &times[1], &times[2], &times[3]))
+        *err = GetLastError();
+    else if (CompareFileTime(&times[0], &started))
+        *err = ERROR_INVALID_PARAMETER;         /* a later process under its pid */
+    else
+        return h;
+    CloseHandle(h);
+    return NULL;
 }
 
-/* The objects a follower needs beside memwrite's section. */
+static BOOL running(HANDLE process)
+{
+    return process && WaitForSingleObject(process, 0) == WAIT_TIMEOUT;
+}
+
+/* A whole version of memwrite's record, as snapshot() gives it; but one
+   that stays half-written while memwrite's process runs (suspended, or
+   slowed) is waited for until the deadline, looking every POLL_MS. FALSE,
+   said unless Ctrl+C came, if there is none. *writer is memwrite's
+   process, opened here if it is not yet. */
+static BOOL settled(const struct shared *s, HANDLE *writer, ULONGLONG deadline,
+                    struct student *rec, LONG *seq)
+{
+    DWORD ms = STUCK_MS, err;
+
+    while (!snapshot(s, rec, seq, ms)) {
+        if (!*writer)
+            *writer = open_writer(s, &err);
+        if (!running(*writer)) {
+            warn(L"\"%ls\": the record stays half-written: its writer died mid-write, "
+                 L"or is not memwrite", shown);
+            return FALSE;
+        }
+        if (stopping)
+            return FALSE;
+        if (!left_until(deadline)) {
+            warn(L"\"%ls\": the record stays half-written: its writer is running but has "
+                 L"not finished it; a longer -w may help", shown);
+            return FALSE;
+        }
+        WaitForSingleObject(*writer, min(POLL_MS, left_until(deadline)));
+        ms = 0;
+    }
+    return TRUE;
+}
+
+static void died(void)
+{
+    warn(L"\"%ls\": memwrite ended without stopping: killed or crashed", shown);
+}
+
+/* What a follower holds beside memwrite's section. */
 struct follower {
-    HANDLE alive, sleep_map, wake;
-    struct sleepers *sleep;
-    LONG slot;
+    HANDLE alive;               /* kept open, never waited on: see look() */
+    HANDLE sleep_map;
+    LONG *asking;               /* .sleep */
+    HANDLE writer;              /* memwrite's process, or NULL: it had ended */
+    HANDLE event;               /* the event of generation gen, or NULL */
+    LONG gen;
 };
 
-/* Has process pid ended? For messages only: a slot is taken by its event. */
-static BOOL gone(LONG pid)
+/* Open .alive, which keeps the section memwrite's for readers after it
+   stops; .sleep, to ask for wake-ups; and memwrite's process, to see it
+   end. 0, or an error with its object's name in name. */
+static DWORD open_follower(const wchar_t *mapping, const struct shared *s, struct follower *f,
+                           wchar_t name[MAX_PATH])
 {
-    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
-    BOOL ended;
+    DWORD err = 0;
 
-    if (!h)
-        return GetLastError() == ERROR_INVALID_PARAMETER;  /* no such process */
-    ended = WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
-    CloseHandle(h);
-    return ended;
-}
-
-/* Take a slot: the first whose event this follower makes anew. The event
-   is the slot: while it exists (its follower's handle open, or memwrite's
-   for a moment as it wakes it), nobody else makes it, and when its
-   follower ends, however it ends, it goes. One that exists already is
-   another's, never ours. The pid that a follower writes in its slot is a
-   hint: free slots are tried first. 0, or an error with the name it
-   concerns in name. */
-static DWORD take_slot(const wchar_t *mapping, struct follower *f, SECURITY_ATTRIBUTES *sa,
-                       wchar_t name[MAX_PATH])
-{
-    DWORD err;
-
-    for (int pass = 0; pass < 2; pass++) {
-        for (LONG i = 0; i < SLOTS; i++) {
-            if ((*(volatile LONG *)&f->sleep->slot[i].pid != 0) != pass)
-                continue;
-            slot_name(name, mapping, i);
-            f->wake = CreateEventExW(sa, name, 0, SYNCHRONIZE);  /* auto-reset, not set */
-            err = GetLastError();
-            if (f->wake && err != ERROR_ALREADY_EXISTS) {
-                f->slot = i;
-                InterlockedExchange(&f->sleep->slot[i].pid, (LONG)GetCurrentProcessId());
-                return 0;
-            }
-            if (f->wake)
-                CloseHandle(f->wake);
-            f->wake = NULL;
-            if (err != ERROR_ALREADY_EXISTS && err != ERROR_ACCESS_DENIED
-                && err != ERROR_INVALID_HANDLE)
-                return err;     /* not "taken": out of resources, say */
-        }
-    }
-    return ERROR_TOO_MANY_SEMAPHORES;   /* no better word for "all taken" */
-}
-
-/* Why no slot was free: followers in all, or objects of other programs
-   under their events' names. The pids are hints, good enough to say. */
-static void no_slot(const struct follower *f)
-{
-    int live = 0;
-    LONG pid;
-
-    for (LONG i = 0; i < SLOTS; i++)
-        live += (pid = *(volatile LONG *)&f->sleep->slot[i].pid) != 0 && !gone(pid);
-    if (live == SLOTS)
-        warn(L"\"%ls\": %d followers already follow this memwrite", shown, SLOTS);
-    else
-        warn(L"\"%ls\": no free slot: %d followers follow this memwrite, and objects "
-             L"of other programs hold %d of the names \"%ls.w0\" to \".w%d\"", shown,
-             live, SLOTS - live, shown, SLOTS - 1);
-}
-
-/* The SID of this process's user, as a string to LocalFree; NULL on failure. */
-static wchar_t *my_sid(void)
-{
-    struct user me;
-    wchar_t *sid = NULL;
-
-    if (get_user(&me))
-        advapi.ConvertSidToStringSidW(me.user.User.Sid, &sid);
-    return sid;
-}
-
-/* Security attributes for a follower's event: memwrite, whoever runs it
-   (the owner of .sleep), may set it, from medium integrity up; this user
-   may set it and wait on it. Wine gives objects made with the default
-   descriptor no owner. */
-static DWORD event_attributes(HANDLE sleep_map, SECURITY_ATTRIBUTES *sa)
-{
-    PSECURITY_DESCRIPTOR sd = NULL;
-    wchar_t sddl[512], *owner = NULL, *me = my_sid();
-    PSID sid = NULL;
-    DWORD err = me ? 0 : GetLastError();
-
-    if (!err && advapi.GetSecurityInfo(sleep_map, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
-                                       &sid, NULL, NULL, NULL, &sd) == ERROR_SUCCESS && sid)
-        advapi.ConvertSidToStringSidW(sid, &owner);
-    if (!err) {
-        /* 0x100002: SYNCHRONIZE | EVENT_MODIFY_STATE; 0x2: EVENT_MODIFY_STATE */
-        _snwprintf_s(sddl, 512, _TRUNCATE, L"D:(A;;0x100002;;;%ls)%ls%ls%ls%ls", me,
-                     owner ? L"(A;;0x2;;;" : L"", owner ? owner : L"", owner ? L")" : L"",
-                     write_label());
-        err = attributes(sddl, sa) ? 0 : GetLastError();
-    }
-    LocalFree(owner);
-    LocalFree(sd);
-    LocalFree(me);
-    return err;
-}
-
-/* Open them and take a slot: 0, or an error with its object's name. */
-static DWORD open_follower(const wchar_t *mapping, struct follower *f, wchar_t name[MAX_PATH])
-{
-    SECURITY_ATTRIBUTES sa;
-    DWORD err;
-
-    f->slot = SLOTS;            /* none yet */
     object_name(name, mapping, ALIVE);
-    /* MUTEX_MODIFY_STATE: to pass it on with ReleaseMutex if memwrite dies */
-    if (!(f->alive = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name)))
+    if (!(f->alive = OpenMutexW(MUTANT_QUERY_STATE, FALSE, name)))
         return GetLastError();
     object_name(name, mapping, SLEEP);
-    if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE | READ_CONTROL, FALSE, name))
-        || !(f->sleep = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *f->sleep)))
+    if (!(f->sleep_map = OpenFileMappingW(FILE_MAP_WRITE, FALSE, name))
+        || !(f->asking = MapViewOfFile(f->sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *f->asking)))
         return GetLastError();
-    if ((err = event_attributes(f->sleep_map, &sa)) != 0)
-        return err;
-    err = take_slot(mapping, f, &sa, name);
-    LocalFree(sa.lpSecurityDescriptor);
+    wcscpy_s(name, MAX_PATH, L"memwrite's process");
+    if (!(f->writer = open_writer(s, &err)) && err == ERROR_INVALID_PARAMETER)
+        err = 0;                /* it has ended: follow() sees how */
     return err;
 }
 
-/* Leave the slot, then close the event: its name goes with the last handle. */
 static void close_follower(struct follower *f)
 {
-    if (f->sleep && f->slot < SLOTS) {
-        InterlockedExchange(&f->sleep->slot[f->slot].asked, 0);
-        InterlockedCompareExchange(&f->sleep->slot[f->slot].pid, 0,
-                                   (LONG)GetCurrentProcessId());        /* free for the next */
-    }
-    if (f->wake)
-        CloseHandle(f->wake);
-    if (f->sleep)
-        UnmapViewOfFile(f->sleep);
+    if (f->event)
+        CloseHandle(f->event);
+    if (f->writer)
+        CloseHandle(f->writer);
+    if (f->asking)
+        UnmapViewOfFile(f->asking);
     if (f->sleep_map)
         CloseHandle(f->sleep_map);
     if (f->alive)
         CloseHandle(f->alive);
 }
 
-/* Ask memwrite to wake us after its next publish, then look once more:
-   TRUE if there is nothing new, so that we may sleep. A publish either
-   comes after the ask, and its wake-up sets our event, or before the look,
-   which sees it. */
-static BOOL ask(struct follower *f, const struct shared *s, LONG printed)
+/* Ask memwrite to end this generation after its next publish, then look
+   once more: *sleep is TRUE if nothing changed, with f->event the
+   generation's. That event is memwrite's own, not a stranger's object
+   under its name: memwrite makes each under a name that did not exist,
+   and publishes the next name before it closes the old event, so the
+   name read again after the open names the event that was opened. A
+   publish either comes after the ask, and its wake-up ends this
+   generation (waker() in memwrite.c), or before the look, which sees it.
+   0, or why the event could not be opened, its name in name. */
+static DWORD ask(struct follower *f, const wchar_t *mapping, const struct shared *s,
+                 LONG printed, BOOL *sleep, wchar_t name[MAX_PATH])
 {
-    InterlockedExchange(&f->sleep->slot[f->slot].asked, 1);
-    InterlockedExchange(&f->sleep->asking, 1);
-    /* Ask, then look: both flags are visible before seq is read again. */
+    const volatile LONG *gen_now = &s->gen;
+    LONG gen = *gen_now;
+    DWORD err = 0;
+
+    *sleep = FALSE;
+    gen_name(name, mapping, gen);
+    if (!f->event || gen != f->gen) {
+        if (f->event)
+            CloseHandle(f->event);
+        if (!(f->event = OpenEventW(SYNCHRONIZE, FALSE, name)))
+            err = GetLastError();
+        f->gen = gen;
+    }
+    /* The event is open before asking is set. */
     MemoryBarrier();
-    return *(const volatile LONG *)&s->seq == printed && !*(const volatile LONG *)&s->stopped;
+    InterlockedExchange(f->asking, 1);
+    /* asking is set before seq, stopped and gen are read again. */
+    MemoryBarrier();
+    if (*(const volatile LONG *)&s->seq != printed || *(const volatile LONG *)&s->stopped
+        || *gen_now != gen)
+        return 0;               /* look again */
+    if (err && running(f->writer))
+        return err;             /* memwrite has this generation still: a real refusal */
+    *sleep = TRUE;              /* on the event; or, memwrite gone, on its process */
+    return 0;
 }
 
 /* memread -f: print each newer version until memwrite stops, sleeping in
-   between on an event of our own, which no other follower can take. An
-   event set for a follower that then did not wait makes one extra turn of
-   the loop, no more. */
+   between on the generation's event, which memwrite sets once for all
+   followers, or until memwrite's process ends. A stop sets stopped and
+   then ends the generation; a death ends the process. */
 static int follow(const wchar_t *mapping, const struct shared *s)
 {
     const volatile LONG *stopped_now = &s->stopped;
@@ -528,7 +512,7 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     wchar_t name[MAX_PATH];
     struct student rec;
     LONG seq, printed = 1;      /* odd: no whole version has this seq */
-    BOOL stopped;
+    BOOL stopped, sleep;
     HANDLE h[3];
     int rc = EXIT_FAIL;
     DWORD r, err;
@@ -536,26 +520,19 @@ static int follow(const wchar_t *mapping, const struct shared *s)
     if (!prepare_to_wait())
         return EXIT_FAIL;
     /* Once memwrite has stopped, the objects may be gone: the record is all. */
-    if ((err = open_follower(mapping, &f, name)) && !*stopped_now) {
-        if (err == ERROR_TOO_MANY_SEMAPHORES)
-            no_slot(&f);
-        else
-            fail(L"following", name, err, denied(err));
+    if ((err = open_follower(mapping, s, &f, name)) && !*stopped_now) {
+        fail(L"following", name, err, denied(err));
         close_follower(&f);
         return EXIT_FAIL;
     }
     h[0] = interrupted;
-    h[1] = f.alive;
-    h[2] = f.wake;
     while (!stopping) {
         stopped = *stopped_now;
         /* Read the stop flag before the record: memwrite sets it after its
            last record, so a stop seen here means that record is the last. */
         MemoryBarrier();
-        if (!snapshot(s, &rec, &seq)) {
-            stuck();
+        if (!settled(s, &f.writer, NO_DEADLINE, &rec, &seq))
             break;
-        }
         if (seq != printed) {
             if (print_record(&rec) != EXIT_OK)
                 break;
@@ -565,16 +542,25 @@ static int follow(const wchar_t *mapping, const struct shared *s)
             rc = EXIT_OK;
             break;
         }
-        if (!ask(&f, s, printed))
+        if (!f.writer) {        /* it had ended when we came: stopped, or died? */
+            if (*stopped_now)
+                continue;
+            died();
+            break;
+        }
+        if ((err = ask(&f, mapping, s, printed, &sleep, name)) != 0) {
+            fail(L"following", name, err, denied(err));
+            break;
+        }
+        if (!sleep)
             continue;
-        r = WaitForMultipleObjects(3, h, FALSE, INFINITE);
-        if (r == WAIT_OBJECT_0 + 1 || r == WAIT_ABANDONED_0 + 1) {
-            ReleaseMutex(f.alive);      /* memwrite is gone: pass it on */
-            if (!*stopped_now) {
-                warn(L"\"%ls\": memwrite ended without stopping: killed or crashed", shown);
-                break;
-            }
-        } else if (r != WAIT_OBJECT_0 && r != WAIT_OBJECT_0 + 2) {
+        h[1] = f.writer;
+        h[2] = f.event;
+        r = WaitForMultipleObjects(f.event ? 3 : 2, h, FALSE, INFINITE);
+        if (r == WAIT_OBJECT_0 + 1 && !*stopped_now) {
+            died();
+            break;
+        } else if (r == WAIT_FAILED) {
             fail(L"WaitForMultipleObjects", mapping, GetLastError(), NULL);
             break;
         }
@@ -590,7 +576,7 @@ static int read_record(const wchar_t *mapping, ULONGLONG deadline, BOOL followin
 {
     const struct shared *view;
     struct student rec;
-    HANDLE map;
+    HANDLE map, writer = NULL;
     BOOL ours;
     LONG seq;
     int rc = EXIT_FAIL;
@@ -603,10 +589,10 @@ static int read_record(const wchar_t *mapping, ULONGLONG deadline, BOOL followin
         rc = follow(mapping, view);
     else if (!ours)
         rc = print_record(memcpy(&rec, view, sizeof rec));
-    else if (!snapshot(view, &rec, &seq))
-        stuck();
-    else
+    else if (settled(view, &writer, deadline, &rec, &seq))
         rc = print_record(&rec);
+    if (writer)
+        CloseHandle(writer);
     UnmapViewOfFile(view);
     CloseHandle(map);
     return rc;

@@ -1,4 +1,5 @@
 /* memwrite: share a student record in named memory, and update it from stdin */
+#define _CRT_RAND_S             /* rand_s, in stdlib.h */
 #include "student.h"
 
 #define LINE_MAX 256            /* longer than any good line: "ID NAME" */
@@ -20,8 +21,10 @@ static const wchar_t help[] =
     L"Exit status: 0 shared and stopped; 1 the mapping exists already, Windows\n"
     L"refused, a line was refused or stdin could not be read; 2 usage error.\n";
 
-/* The objects, in the order they are made. */
-enum { ALIVE_OBJ, READY_OBJ, SLEEP_OBJ, MAP_OBJ, OBJECTS };
+/* The objects, in the order they are made; then each generation's event. */
+enum { ALIVE_OBJ, READY_OBJ, SLEEP_OBJ, MAP_OBJ, GEN_OBJ, OBJECTS };
+
+#define QUEUED 128              /* messages that may wait for stderr */
 
 /* What memwrite holds while it shares, released in reverse order. */
 struct writer {
@@ -29,22 +32,26 @@ struct writer {
     SECURITY_ATTRIBUTES label;          /* without: the medium label alone */
     const wchar_t *mapping;
     HANDLE alive, ready, sleep_map, map;
-    struct sleepers *sleep;
+    LONG *asking;               /* .sleep: 1 if a follower asked since the waker looked */
     struct shared *view;
+    HANDLE gen;                 /* the current generation's event */
     CRITICAL_SECTION lock;      /* one publish at a time, and none after the stop */
     HANDLE stop;                /* set by end of input, an empty line or Ctrl+C */
-    HANDLE kick;                /* auto-reset: the waker has a scan to make */
-    LONG due;                   /* 1 from a kick until the waker's scan begins */
-    HANDLE report;              /* auto-reset: a follower's wake-up failed, to be said */
-    struct {
-        LONG state;             /* 0 fine; 1 failed, to be said; 2 said (once ever) */
-        DWORD err;              /* why its first wake-up failed */
-    } failed[SLOTS];
-    LONG ctrl;                  /* 1 once Ctrl+C or Ctrl+Break has come */
-    HANDLE said;                /* set once the handler has said so */
+    HANDLE kick;                /* auto-reset: the waker has a generation to end */
+    LONG due;                   /* 1 from a kick until the waker begins */
     unsigned long bad_lines;
     DWORD read_error;           /* why stdin could not be read, or 0 */
 };
+
+/* Messages on their way to stderr, which the reporter writes out. */
+static struct {
+    CRITICAL_SECTION lock;
+    wchar_t line[QUEUED][1024];
+    unsigned first, count;
+    unsigned long dropped;      /* that found the queue full */
+    BOOL closing;               /* the last message is in */
+    HANDLE more;                /* auto-reset: a message came, or closing */
+} q;
 
 static struct writer w;
 
@@ -89,110 +96,57 @@ static const wchar_t *set_name(char out[20], const wchar_t *name)
     return NULL;
 }
 
-/* Set the event of the follower in slot i: 0, or why not. memwrite keeps
-   no handle to it: the follower's is the only one that lasts, so its name
-   goes with it, and the next follower in the slot makes a new event. */
-static DWORD wake(LONG i)
+/* The queue's side of warn(): a line waits for the reporter, or, with the
+   queue full, is counted. Never blocks on stderr. */
+static void queue_line(const wchar_t *line)
 {
-    wchar_t name[MAX_PATH];
-    HANDLE event;
-    DWORD err = 0;
-
-    slot_name(name, w.mapping, i);
-    if (!(event = OpenEventW(EVENT_MODIFY_STATE, FALSE, name)))
-        return GetLastError();
-    if (!SetEvent(event))
-        err = GetLastError();
-    CloseHandle(event);
-    return err;
+    EnterCriticalSection(&q.lock);
+    if (q.count < QUEUED)
+        wcscpy_s(q.line[(q.first + q.count++) % QUEUED], 1024, line);
+    else
+        q.dropped++;
+    LeaveCriticalSection(&q.lock);
+    SetEvent(q.more);
 }
 
-/* A wake-up that failed for slot i: the first for the slot is handed to
-   the reporter, which says it; the waker itself never writes. */
-static void note_failure(LONG i, DWORD err)
-{
-    if (w.failed[i].state)
-        return;
-    w.failed[i].err = err;
-    InterlockedExchange(&w.failed[i].state, 1);     /* a release: err first */
-    SetEvent(w.report);
-}
-
-/* The waker: a thread that, for each kick, sets the event of every follower
-   that asked, so that publishing never waits on followers. No wake-up is
-   lost: a follower sets asked, then asking, then looks at seq once more
-   (ask() in memread.c). If that look missed a publish, the publish's even
-   seq came after the ask, and so did its read of asking, which finds the
-   flag set (it kicks, or a kick is due: a scan follows) or cleared by this
-   thread, whose scan comes after the clearing, so after the ask. Either
-   way a scan that starts after the ask sets the event, which is the
-   follower's own, so no other can take the wake-up. Kicks that come
-   while it is busy merge into one more scan. A wake-up that fails, unless
-   no event is there (no follower, or one gone), is asked again and tried
-   after a pause that doubles up to RETRY_MAX. .sleep is any follower's to
-   write: each field is read once, and none is an index or a size. */
-#define RETRY_MIN 10            /* ms */
-#define RETRY_MAX 1000
-
-static DWORD WINAPI waker(void *unused)
-{
-    HANDLE h[2] = {w.kick, w.stop};
-    struct sleepers *sl = w.sleep;
-    DWORD r, err, timeout = INFINITE, pause = RETRY_MIN;
-    volatile LONG *asked;
-    BOOL again;
-
-    (void)unused;
-    while ((r = WaitForMultipleObjects(2, h, FALSE, timeout)) == WAIT_OBJECT_0
-           || r == WAIT_TIMEOUT) {
-        InterlockedExchange(&w.due, 0);
-        InterlockedExchange(&sl->asking, 0);
-        /* Both resets are visible before any flag is read: a publish that
-           finds them kicks again, and the scan reads every flag set before
-           them. */
-        MemoryBarrier();
-        again = FALSE;
-        for (LONG i = 0; i < SLOTS; i++) {
-            asked = &sl->slot[i].asked;
-            if (!*asked || !InterlockedExchange(asked, 0))
-                continue;
-            if ((err = wake(i)) == 0 || err == ERROR_FILE_NOT_FOUND)
-                continue;       /* woken, or no follower there to wake */
-            InterlockedExchange(asked, 1);
-            note_failure(i, err);
-            again = TRUE;
-        }
-        timeout = again ? pause : INFINITE;
-        pause = again ? min(2 * pause, RETRY_MAX) : RETRY_MIN;
-    }
-    return 0;
-}
-
-/* The reporter: says each slot's first failed wake-up, so that a stderr
-   nobody drains holds up this thread alone. At most one line a slot. */
+/* The reporter: writes the queue out to stderr, the one thread that a
+   stderr nobody drains may hold up. Once closing and empty, says how many
+   messages the queue had no room for, and ends. */
 static DWORD WINAPI reporter(void *unused)
 {
-    wchar_t name[MAX_PATH], hint[80];
+    HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+    wchar_t line[1024];
+    BOOL have, done;
 
     (void)unused;
-    while (WaitForSingleObject(w.report, INFINITE) == WAIT_OBJECT_0) {
-        for (LONG i = 0; i < SLOTS; i++) {
-            if (InterlockedCompareExchange(&w.failed[i].state, 2, 1) != 1)
-                continue;
-            slot_name(name, w.mapping, i);
-            _snwprintf_s(hint, 80, _TRUNCATE, L"the follower in slot %ld is not woken: "
-                         L"memwrite tries again", (long)i);
-            fail(L"waking", name, w.failed[i].err, hint);
+    for (;;) {
+        EnterCriticalSection(&q.lock);
+        if ((have = q.count > 0) != FALSE) {
+            wcscpy_s(line, 1024, q.line[q.first]);
+            q.first = (q.first + 1) % QUEUED;
+            q.count--;
         }
+        done = q.closing;
+        LeaveCriticalSection(&q.lock);
+        if (have)
+            put(err, line);
+        else if (done)
+            break;
+        else
+            WaitForSingleObject(q.more, INFINITE);
+    }
+    if (q.dropped) {
+        _snwprintf_s(line, 1024, _TRUNCATE, L"%ls: %lu more messages were not said: "
+                     L"stderr did not keep up\n", progname, q.dropped);
+        put(err, line);
     }
     return 0;
 }
 
 /* The seqlock's write side, then a kick for the waker if a follower asked.
-   The fences, not the Interlocked calls, give the order on ARM64: clang
-   builds them there as ldaxr/stlxr loops, and a store-release keeps what
-   comes before it before it, but lets what follows (the record's stores,
-   the load of asking) be seen first. */
+   The fences, not the Interlocked calls, give the order: Windows makes
+   those full barriers, but a compiler may build one as a one-sided
+   atomic (GCC's for ARM64), which lets what follows it be seen first. */
 static void publish(const struct student *rec)
 {
     LONG odd;
@@ -209,9 +163,12 @@ static void publish(const struct student *rec)
     /* The even seq is visible before asking is read: a follower that asks
        later sees it in its last look. */
     MemoryBarrier();
-    if (*(volatile LONG *)&w.sleep->asking && !InterlockedExchange(&w.due, 1)
-        && !SetEvent(w.kick))
-        InterlockedExchange(&w.due, 0);         /* no kick is due: try at the next */
+    if (*(volatile LONG *)w.asking) {
+        /* asking is read before due is: see waker(). */
+        MemoryBarrier();
+        if (!InterlockedExchange(&w.due, 1) && !SetEvent(w.kick))
+            InterlockedExchange(&w.due, 0);     /* no kick is due: try at the next */
+    }
     LeaveCriticalSection(&w.lock);
 }
 
@@ -244,8 +201,7 @@ static const wchar_t *parse_line(const char *line, size_t len, struct student *r
 
 /* One line from stdin, without its line end: publish it or refuse it.
    FALSE to stop. A refusal is counted under the lock, so that none counts
-   after the stop, and reported outside it: a stderr nobody drains may
-   block the report, never the stop. */
+   after the stop, and queued for the reporter (warn), which never blocks. */
 static BOOL update(const char *line, size_t len, BOOL overlong, unsigned long number)
 {
     struct student rec = {0};
@@ -343,8 +299,7 @@ static DWORD WINAPI read_updates(void *unused)
     return 0;
 }
 
-/* The stop comes before the message: a stderr nobody drains may hold up
-   the message, never the stop. */
+/* Ctrl+C: the message is queued, which never blocks, then memwrite stops. */
 static BOOL WINAPI on_ctrl(DWORD type)
 {
     if (type == CTRL_LOGOFF_EVENT)
@@ -353,10 +308,8 @@ static BOOL WINAPI on_ctrl(DWORD type)
         SetEvent(w.stop);
         Sleep(INFINITE);        /* closing or shutting down: let main clean up */
     }
-    InterlockedExchange(&w.ctrl, 1);
-    SetEvent(w.stop);
     warn(L"%ls: stopping", type == CTRL_C_EVENT ? L"Ctrl+C" : L"Ctrl+Break");
-    SetEvent(w.said);
+    SetEvent(w.stop);
     return TRUE;
 }
 
@@ -366,26 +319,39 @@ static BOOL WINAPI on_ctrl(DWORD type)
                          STANDARD_RIGHTS_WRITE | SECTION_MAP_WRITE, \
                          STANDARD_RIGHTS_EXECUTE | SECTION_MAP_EXECUTE, SECTION_ALL_ACCESS}
 
+#define EVENT_MAPPING {STANDARD_RIGHTS_READ | EVENT_QUERY, STANDARD_RIGHTS_WRITE \
+                       | EVENT_MODIFY_STATE, STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, EVENT_ALL_ACCESS}
+
 /* What readers and followers may do with each object, whatever -s grants:
-   wait on .alive (and pass it on) and .ready, read the section, read and
-   write .sleep; and what a memwrite run by the same user needs to take
-   over an .alive or a .ready that this one leaves behind. */
+   see that .alive is there (but not hold it), wait on .ready and on a
+   generation's event, read the section, read and write .sleep; and what a
+   memwrite run by the same user needs to take over an .alive or a .ready
+   that this one leaves behind. */
 static const struct {
     GENERIC_MAPPING map;        /* what GA, GR, GW and GX mean for its kind */
     ACCESS_MASK most, self;
 } access[OBJECTS] = {
     [ALIVE_OBJ] = {{STANDARD_RIGHTS_READ | MUTANT_QUERY_STATE, STANDARD_RIGHTS_WRITE,
                     STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, MUTEX_ALL_ACCESS},
-                   READ_CONTROL | SYNCHRONIZE | MUTANT_QUERY_STATE,
-                   SYNCHRONIZE | MUTEX_MODIFY_STATE},
-    [READY_OBJ] = {{STANDARD_RIGHTS_READ | EVENT_QUERY, STANDARD_RIGHTS_WRITE
-                    | EVENT_MODIFY_STATE, STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, EVENT_ALL_ACCESS},
-                   READ_CONTROL | SYNCHRONIZE | EVENT_QUERY,
+                   READ_CONTROL | MUTANT_QUERY_STATE, SYNCHRONIZE | MUTEX_MODIFY_STATE},
+    [READY_OBJ] = {EVENT_MAPPING, READ_CONTROL | SYNCHRONIZE | EVENT_QUERY,
                    SYNCHRONIZE | EVENT_MODIFY_STATE},
     [SLEEP_OBJ] = {SECTION_MAPPING,
                    READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ | SECTION_MAP_WRITE, 0},
     [MAP_OBJ] = {SECTION_MAPPING, READ_CONTROL | SECTION_QUERY | SECTION_MAP_READ, 0},
+    [GEN_OBJ] = {EVENT_MAPPING, READ_CONTROL | SYNCHRONIZE | EVENT_QUERY, 0},
 };
+
+/* The user this process runs as. */
+struct user {
+    TOKEN_USER user;
+    char room[SECURITY_MAX_SID_SIZE];   /* for the SID that user.User.Sid points to */
+};
+
+static BOOL get_user(struct user *u)
+{
+    return token_info(TokenUser, u, sizeof *u);
+}
 
 /* Why sd has a part that -s does not take, or NULL: an owner, a group, or
    a SACL entry other than a mandatory label. What it leaves out, Windows
@@ -558,10 +524,10 @@ static BOOL make_objects(const wchar_t *mapping)
     }
     object_name(name, mapping, SLEEP);
     w.sleep_map = CreateFileMappingW(INVALID_HANDLE_VALUE, sa(SLEEP_OBJ), PAGE_READWRITE, 0,
-                                     sizeof *w.sleep, name);
+                                     sizeof *w.asking, name);
     if (!(w.sleep_map = made(w.sleep_map, GetLastError(), L"CreateFileMapping", name)))
         return FALSE;
-    if (!(w.sleep = MapViewOfFile(w.sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *w.sleep))) {
+    if (!(w.asking = MapViewOfFile(w.sleep_map, FILE_MAP_WRITE, 0, 0, sizeof *w.asking))) {
         fail(L"MapViewOfFile", name, GetLastError(), NULL);
         return FALSE;
     }
@@ -576,23 +542,146 @@ static BOOL make_objects(const wchar_t *mapping)
     return TRUE;
 }
 
-/* A clean stop: no publish after this; the followers wake, see it, print
-   the last record if they have not yet, and exit. */
+/* Make the next generation's event under a name that nobody can have made
+   first: a random one, refused if it exists already (its object is then
+   another's, who could hold it set or take its name away), then another.
+   0 and the event, or why none could be made and the last name tried. */
+static DWORD new_generation(HANDLE *event, LONG *gen, wchar_t name[MAX_PATH])
+{
+    unsigned int r;
+    DWORD err = ERROR_GEN_FAILURE;
+
+    *name = 0;
+    for (int tries = 0; tries < 8; tries++) {
+        if (rand_s(&r) || !r)
+            continue;
+        gen_name(name, w.mapping, (LONG)r);
+        /* The Ex form asks only for what memwrite needs */
+        *event = CreateEventExW(sa(GEN_OBJ), name, CREATE_EVENT_MANUAL_RESET,  /* not set */
+                                SYNCHRONIZE | EVENT_MODIFY_STATE);
+        err = GetLastError();
+        if (*event && err != ERROR_ALREADY_EXISTS) {
+            *gen = (LONG)r;
+            return 0;
+        }
+        if (*event)
+            CloseHandle(*event);
+    }
+    *event = NULL;
+    return err;
+}
+
+/* End the current generation: publish the next one's name, then set the
+   old event, which wakes every follower waiting on it, and let it go. The
+   name comes first, so that a follower that still sees the old name after
+   it opened the old event knows that the event it holds is memwrite's
+   (ask() in memread.c), and a follower that wakes finds the new name. */
+static void next_generation(HANDLE next, LONG gen)
+{
+    InterlockedExchange(&w.view->gen, gen);
+    /* The new name is visible before the old event is set or closed. */
+    MemoryBarrier();
+    SetEvent(w.gen);
+    CloseHandle(w.gen);
+    w.gen = next;
+}
+
+/* The waker: a thread that, for each kick, ends the generation, so that
+   publishing never waits on followers and its work does not grow with
+   them. Kicks that come while it is busy merge into one more turn. No
+   wake-up is lost: a follower sets asking, then looks at seq, stopped and
+   gen once more, and sleeps only if none changed (ask() in memread.c). A
+   publish that look missed made seq even after it, so read asking after
+   the follower set it (fences on both sides): it finds the follower's 1
+   (it kicks, or a kick is due: a turn begins after), or a 0 that this
+   thread wrote after the ask. Either way a turn clears asking after the
+   ask and then ends the generation of that moment: the follower's, whose
+   name it saw after the ask, or a later one, and then the follower's had
+   ended before. A set event stays set, so a follower that waits late
+   still wakes. If the next event cannot be made, the waker says so once
+   and tries again after a pause that doubles up to RETRY_MAX. */
+#define RETRY_MIN 10            /* ms */
+#define RETRY_MAX 1000
+
+static DWORD WINAPI waker(void *unused)
+{
+    HANDLE h[2] = {w.kick, w.stop}, next;
+    DWORD r, err, timeout = INFINITE, pause = RETRY_MIN;
+    wchar_t name[MAX_PATH];
+    BOOL said = FALSE;
+    LONG gen;
+
+    (void)unused;
+    while ((r = WaitForMultipleObjects(2, h, FALSE, timeout)) == WAIT_OBJECT_0
+           || r == WAIT_TIMEOUT) {
+        InterlockedExchange(&w.due, 0);
+        /* due is clear before asking is: a publish that finds asking set
+           after this finds due clear, and kicks again. */
+        MemoryBarrier();
+        InterlockedExchange(w.asking, 0);
+        /* asking is clear before the generation ends. */
+        MemoryBarrier();
+        if ((err = new_generation(&next, &gen, name)) == 0) {
+            next_generation(next, gen);
+            timeout = INFINITE;
+            pause = RETRY_MIN;
+            continue;
+        }
+        if (!said)
+            fail(L"CreateEvent", name, err, L"followers are not woken until memwrite "
+                 L"can make it: it tries again");
+        said = TRUE;
+        timeout = pause;
+        pause = min(2 * pause, RETRY_MAX);
+    }
+    return 0;
+}
+
+/* What followers need of this process before the first record: its pid
+   and start time, then the first generation. FALSE, said, if not. */
+static BOOL first_generation(void)
+{
+    FILETIME unused[3];
+    wchar_t name[MAX_PATH];
+    DWORD err;
+    LONG gen;
+
+    if (!GetProcessTimes(GetCurrentProcess(), &w.view->started, &unused[0], &unused[1],
+                         &unused[2])) {
+        fail(L"GetProcessTimes", L"memwrite", GetLastError(), NULL);
+        return FALSE;
+    }
+    w.view->pid = (LONG)GetCurrentProcessId();
+    if ((err = new_generation(&w.gen, &gen, name)) != 0) {
+        fail(L"CreateEvent", name, err, NULL);
+        return FALSE;
+    }
+    w.view->gen = gen;
+    return TRUE;
+}
+
+/* A clean stop, with the waker ended, so that the generation stays: no
+   publish after this; stopped is set, then the last generation ends, and
+   every follower wakes, sees the stop, prints the last record if it has
+   not yet, and exits. */
 static void stop_sharing(void)
 {
-    EnterCriticalSection(&w.lock);      /* kept: the stdin thread publishes no more */
-    InterlockedExchange(&w.view->stopped, 1);   /* a release: after the last record */
-    ReleaseMutex(w.alive);              /* wakes every follower, not abandoned */
+    InterlockedExchange(&w.view->stopped, 1);
+    /* stopped is visible, after the last record, before the end. */
+    MemoryBarrier();
+    SetEvent(w.gen);
 }
 
 static void release(void)
 {
+    if (w.gen)
+        CloseHandle(w.gen);
     if (w.view)
         UnmapViewOfFile(w.view);
     if (w.map)
         CloseHandle(w.map);
-    if (w.sleep)
-        UnmapViewOfFile(w.sleep);
+    if (w.asking)
+        UnmapViewOfFile(w.asking);
     if (w.sleep_map)
         CloseHandle(w.sleep_map);
     if (w.ready)
@@ -610,22 +699,27 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
     HANDLE reader = NULL, wakes = NULL, says = NULL;
     int rc = EXIT_FAIL;
 
-    /* The events, the Ctrl+C handler and the threads come first: from the
-       moment the record is shared, any of them may be needed. */
+    /* The queue, the events, the Ctrl+C handler and the threads come first:
+       from the moment the record is shared, any of them may be needed. */
     w.mapping = mapping;
     InitializeCriticalSection(&w.lock);
-    if (!(w.stop = CreateEventW(NULL, TRUE, FALSE, NULL))   /* manual reset, not set */
-        || !(w.said = CreateEventW(NULL, TRUE, FALSE, NULL))
-        || !(w.kick = CreateEventW(NULL, FALSE, FALSE, NULL))   /* auto-reset */
-        || !(w.report = CreateEventW(NULL, FALSE, FALSE, NULL))
-        || !SetConsoleCtrlHandler(on_ctrl, TRUE)
-        || !(reader = CreateThread(NULL, 0, read_updates, NULL, CREATE_SUSPENDED, NULL))
-        || !(wakes = CreateThread(NULL, 0, waker, NULL, CREATE_SUSPENDED, NULL))
+    InitializeCriticalSection(&q.lock);
+    if (!(q.more = CreateEventW(NULL, FALSE, FALSE, NULL))      /* auto-reset, not set */
         || !(says = CreateThread(NULL, 0, reporter, NULL, 0, NULL))) {
-        fail(L"waiting for", L"stdin", GetLastError(), NULL);
+        fail(L"starting", L"the reporter", GetLastError(), NULL);
         return EXIT_FAIL;
     }
-    if (make_objects(mapping)) {
+    send_line = queue_line;
+    if (!(w.stop = CreateEventW(NULL, TRUE, FALSE, NULL))       /* manual reset */
+        || !(w.kick = CreateEventW(NULL, FALSE, FALSE, NULL))   /* auto-reset */
+        || !SetConsoleCtrlHandler(on_ctrl, TRUE)
+        || !(reader = CreateThread(NULL, 0, read_updates, NULL, CREATE_SUSPENDED, NULL))
+        || !(wakes = CreateThread(NULL, 0, waker, NULL, CREATE_SUSPENDED, NULL)))
+        fail(L"waiting for", L"stdin", GetLastError(), NULL);
+    else if (!make_objects(mapping) || !first_generation()) {
+        if (w.alive)
+            ReleaseMutex(w.alive);              /* not abandoned: no memwrite died */
+    } else {
         ResumeThread(wakes);
         publish(rec);
         if (!SetEvent(w.ready)) {
@@ -637,21 +731,24 @@ static int share(const wchar_t *mapping, const struct student *rec, const wchar_
             WaitForSingleObject(w.stop, INFINITE);
             rc = EXIT_OK;
         }
-        stop_sharing();
+        EnterCriticalSection(&w.lock);          /* kept: the stdin thread publishes no more */
         SetEvent(w.stop);                       /* if it was not already */
-        /* The waker ends after the scan it may be in, which never waits
-           on anything a stranger holds: then .sleep may go. */
+        /* The waker ends after the turn it may be in, which never waits on
+           anything a stranger holds. */
         WaitForSingleObject(wakes, INFINITE);
+        stop_sharing();
+        ReleaseMutex(w.alive);
         if (w.read_error)
             fail(L"reading", L"stdin", w.read_error, NULL);
         if (w.bad_lines || w.read_error)
             rc = EXIT_FAIL;
-    } else if (w.alive) {
-        ReleaseMutex(w.alive);                  /* not abandoned: no memwrite died */
     }
     release();
-    if (w.ctrl)
-        WaitForSingleObject(w.said, 1000);      /* its message, unless stderr is stuck */
+    EnterCriticalSection(&q.lock);
+    q.closing = TRUE;
+    LeaveCriticalSection(&q.lock);
+    SetEvent(q.more);
+    WaitForSingleObject(says, 1000);            /* the last messages, unless stderr is stuck */
     return rc;
 }
 
@@ -704,7 +801,7 @@ int wmain(int argc, wchar_t **argv)
     if (sddl && wcsstr(sddl, L"NO_ACCESS_CONTROL"))
         return usage_error(L"bad SDDL \"%ls\": %ls", sddl,
                            L"it has no DACL (D:...): NO_ACCESS_CONTROL lets anyone do anything");
-    if ((err = load_advapi32()) != 0) {    /* for student.h's get_user and write_label */
+    if ((err = load_advapi32()) != 0) {    /* for student.h's token_info */
         fail(L"LoadLibrary", L"advapi32.dll", err, NULL);
         return EXIT_FAIL;
     }

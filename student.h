@@ -27,39 +27,38 @@ _Static_assert(offsetof(struct student, name) == 4, "the name is at offset 4");
 /* memwrite's section: the record where the article has it, then a seqlock.
    memwrite makes seq odd, changes rec, and makes seq even again; a reader
    keeps a copy of rec only if seq was even and the same before and after.
-   Only memwrite writes here; readers map it read-only. */
+   Only memwrite writes here; readers map it read-only. pid and started,
+   written before the first record and never again, name memwrite's
+   process, which followers wait on to learn of its death: its start time
+   tells it from a later process given the same pid. */
 struct shared {
     struct student rec;
     LONG seq;                   /* even: rec is whole; odd: it is changing */
     LONG stopped;               /* 1 once memwrite has stopped cleanly */
+    LONG gen;                   /* the current generation's event: gen_name() */
+    LONG pid;                   /* memwrite's process */
+    FILETIME started;           /* and when it started */
 };
-_Static_assert(sizeof(struct shared) == 32, "the section is 32 bytes");
+_Static_assert(sizeof(struct shared) == 48, "the section is 48 bytes");
 _Static_assert(offsetof(struct shared, seq) == 24, "seq follows the record");
+_Static_assert(offsetof(struct shared, started) == 40, "then stopped, gen, pid, started");
 
 /* Named objects beside the section MAPPING:
    MAPPING.ready  event memwrite sets once the first record is whole (a
                   reader may make it first, to wait on);
-   MAPPING.alive  mutex memwrite holds while it runs: abandoned if it dies;
-   MAPPING.sleep  section memwrite makes for the followers: a slot each,
-                  theirs to write, so the record's section stays read-only;
-   MAPPING.wN     the auto-reset event of the follower in slot N, made anew
-                  by it: the slot is its while the event exists; memwrite
-                  opens and sets it if the follower asked to be woken.
-   Any follower can write all of .sleep: memwrite trusts none of it. */
+   MAPPING.alive  mutex memwrite holds while it runs: a new memwrite may
+                  take over one that nobody holds;
+   MAPPING.sleep  section of one LONG, asking, that followers set to ask
+                  for a wake-up, so that the record's section stays
+                  read-only; any follower can write it: memwrite trusts it
+                  only to say "someone may be waiting".
+   A generation of waiting: the manual-reset event named gen_name(gen),
+   which memwrite makes anew under a random name, publishes in the
+   section, and sets once to wake every follower that waits on it. */
 #define READY L".ready"
 #define ALIVE L".alive"
 #define SLEEP L".sleep"
-#define WAKE  L".w"             /* then the slot's number, 0 to 999 */
 #define MAPPING_MAX  (MAX_PATH - sizeof READY / sizeof(wchar_t))  /* 253 */
-#define SLOTS 1000              /* followers of one memwrite at once */
-
-struct sleepers {
-    LONG asking;                /* 1: a follower asked since memwrite last looked */
-    struct {
-        LONG pid;               /* the follower's, or 0: a hint, for a cheap search */
-        LONG asked;             /* 1: wake me after the next publish */
-    } slot[SLOTS];
-};
 
 #define DEFAULT_MAPPING L"TestMemShare"
 #define DEFAULT_ID      99041232
@@ -105,9 +104,15 @@ static void object_name(wchar_t out[MAX_PATH], const wchar_t *mapping,
     _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%ls%ls", mapping, suffix);
 }
 
-static void slot_name(wchar_t out[MAX_PATH], const wchar_t *mapping, LONG slot)
+/* A generation's event: "memwrite." and gen in hex, under the mapping's
+   Global\ or Local\ prefix, so that it is as visible as the section. A
+   name of its own, not the mapping's: the mapping may fill MAX_PATH. */
+static void gen_name(wchar_t out[MAX_PATH], const wchar_t *mapping, LONG gen)
 {
-    _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%ls%ls%ld", mapping, WAKE, slot);
+    const wchar_t *prefix = !wcsncmp(mapping, L"Global\\", 7) ? L"Global\\"
+                            : !wcsncmp(mapping, L"Local\\", 6) ? L"Local\\" : L"";
+
+    _snwprintf_s(out, MAX_PATH, _TRUNCATE, L"%lsmemwrite.%08lx", prefix, (unsigned long)gen);
 }
 
 /* Run-time linking. The calls into advapi32, the security API, that
@@ -122,8 +127,6 @@ static struct {
     __typeof__(GetTokenInformation) *GetTokenInformation;
     __typeof__(GetSidSubAuthority) *GetSidSubAuthority;
     __typeof__(GetSidSubAuthorityCount) *GetSidSubAuthorityCount;
-    __typeof__(ConvertSidToStringSidW) *ConvertSidToStringSidW;
-    __typeof__(GetSecurityInfo) *GetSecurityInfo;
     __typeof__(ConvertStringSecurityDescriptorToSecurityDescriptorW)
         *ConvertStringSecurityDescriptorToSecurityDescriptorW;
 } advapi;
@@ -143,7 +146,6 @@ static DWORD load_advapi32(void)
     if (!(dll = LoadLibraryExW(L"advapi32.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32))
         || !LOAD(OpenProcessToken) || !LOAD(GetTokenInformation)
         || !LOAD(GetSidSubAuthority) || !LOAD(GetSidSubAuthorityCount)
-        || !LOAD(ConvertSidToStringSidW) || !LOAD(GetSecurityInfo)
         || !LOAD(ConvertStringSecurityDescriptorToSecurityDescriptorW))
         return GetLastError();
     return 0;
@@ -164,19 +166,8 @@ static BOOL token_info(TOKEN_INFORMATION_CLASS what, void *out, DWORD size)
     return ok;
 }
 
-/* The user this process runs as. */
-struct user {
-    TOKEN_USER user;
-    char room[SECURITY_MAX_SID_SIZE];   /* for the SID that user.User.Sid points to */
-};
-
-static BOOL get_user(struct user *u)
-{
-    return token_info(TokenUser, u, sizeof *u);
-}
-
 /* The mandatory label for what one program makes and the other writes to
-   (.sleep, a follower's event, a waiting reader's .ready): medium, so that
+   (.sleep and a waiting reader's .ready): medium, so that
    a program at medium integrity may write to it when its maker runs higher,
    elevated or as a service (Mandatory Integrity Control: no write up). A
    maker below medium may not label above itself, and its objects carry
@@ -230,6 +221,11 @@ static BOOL put(HANDLE h, const wchar_t *s)
     return ok;
 }
 
+/* Where warn() sends its lines instead of stderr, if set: memwrite, once it
+   shares, sends them to a queue that a thread of its own writes out, so
+   that a stderr nobody drains holds up no other thread. */
+static void (*send_line)(const wchar_t *line);
+
 /* Every message is one line on stderr: "prog: what went wrong". Control
    characters, which could reach here from a name, show as '?'. A message
    too long for the line is cut, and ends with "..." to say so. */
@@ -247,7 +243,10 @@ static void warn(const wchar_t *fmt, ...)
         if (is_control(*p))
             *p = L'?';
     wcscat_s(line, 1024, L"\n");
-    put(GetStdHandle(STD_ERROR_HANDLE), line);
+    if (send_line)
+        send_line(line);
+    else
+        put(GetStdHandle(STD_ERROR_HANDLE), line);
 }
 
 /* At most the first 40 characters of s, for messages: a long argument must
