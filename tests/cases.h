@@ -42,12 +42,12 @@ void idle(const wchar_t *m);
 void killed_under_follower(const wchar_t *m);
 void hostile_sleep(const wchar_t *m);
 void lingers(const wchar_t *m);
-void slots(const wchar_t *m);
+void alive_waiter(const wchar_t *m);
 void many_followers(const wchar_t *m);
 void churn(const wchar_t *m);
 void squatted(const wchar_t *m);
-void unwakable_slots(const wchar_t *m);
-void retried(const wchar_t *m);
+void stuck_lines(const wchar_t *m);
+void crowd(const wchar_t *m);
 
 /* consoles.c: each case in a console child; console_child is that child */
 void console_case(const wchar_t *m);

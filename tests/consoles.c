@@ -220,7 +220,7 @@ static void typed(const wchar_t *m)
 
 struct spinner {
     struct fake f;
-    HANDLE volatile wake;       /* the follower's event, once opened */
+    volatile LONG wake;         /* 1: set the generation's event after each version */
     volatile LONG stop;
 };
 
@@ -237,7 +237,7 @@ static DWORD WINAPI spin(void *arg)
         for (int k = 0; k < 200; k++)
             YieldProcessor();
         if (sp->wake)
-            SetEvent(sp->wake);     /* as if memwrite woke it each time */
+            SetEvent(sp->f.gen);    /* as if memwrite woke it each time */
     }
     if (v)
         UnmapViewOfFile(v);
@@ -250,7 +250,6 @@ static DWORD WINAPI spin(void *arg)
 static void ctrl_busy(const wchar_t *m)
 {
     struct spinner sp = {0};
-    wchar_t n[MAX_PATH];
     struct proc f;
     HANDLE t[6];
 
@@ -261,9 +260,7 @@ static void ctrl_busy(const wchar_t *m)
     CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
     for (int i = 0; i < 6; i++)
         t[i] = CreateThread(NULL, 0, spin, &sp, 0, NULL);
-    swprintf(n, MAX_PATH, L"%ls.w0", m);
-    CHECK((sp.wake = OpenEventW(EVENT_MODIFY_STATE, FALSE, n)) != NULL,
-          "cannot open the follower's event: error %lu", GetLastError());
+    sp.wake = 1;
     Sleep(300);
     CHECK(GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0), "GenerateConsoleCtrlEvent: error %lu",
           GetLastError());
@@ -273,8 +270,6 @@ static void ctrl_busy(const wchar_t *m)
     WaitForMultipleObjects(6, t, TRUE, INFINITE);
     for (int i = 0; i < 6; i++)
         CloseHandle(t[i]);
-    if (sp.wake)
-        CloseHandle(sp.wake);
     finish(&f, LIMIT);
     CHECK(f.code == 0 && !strcmp(f.err.data, "memread: Ctrl+C: stopping\r\n"),
           "the follower after Ctrl+C: exit %d, %s", f.code, f.err.data);

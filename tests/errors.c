@@ -256,26 +256,64 @@ void output_fails(const wchar_t *m)
     finish(&w, LIMIT);
 }
 
-/* A section whose seq stays odd: memread and memread -f give up, in time. */
+/* A seq that stays odd. If its writer has ended (the section's pid is
+   nobody's, or a later process's, its start time not the section's),
+   memread and memread -f give up after a second. If it runs (suspended
+   mid-publish, say: this process plays it), memread gives up when -w runs
+   out, not before, and memread -f waits, using no CPU, and prints the
+   record once it is whole, then exits 0 at the stop. */
 void stuck_writer(const wchar_t *m)
 {
     static const wchar_t *args[] = {L"-m %ls", L"-f -m %ls"};
     struct fake f;
-    struct proc r;
-    ULONGLONG t0, ms;
+    struct proc r, fo;
+    ULONGLONG t0, ms, cpu;
+    FILETIME t[4];
+    LONG started;
 
+    GetProcessTimes(GetCurrentProcess(), &t[0], &t[1], &t[2], &t[3]);
+    started = (LONG)t[0].dwLowDateTime;
     fake_section(&f, m, 7, "n7", 3);
     SetEvent(f.ready);
-    for (int i = 0; i < 2; i++) {
-        t0 = GetTickCount64();
-        run(&r, L"memread", args[i], m);
-        ms = GetTickCount64() - t0;
-        CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
-              && strstr(r.err.data, "half-written"),
-              "memread %ls on an odd seq: exit %d, \"%s\", %s", args[i], r.code,
-              r.out.data, r.err.data);
-        CHECK(ms >= 1000 && ms < 3000, "memread %ls gave up after %llu ms", args[i], ms);
+    run(&r, L"memread", L"-h");                 /* a pid that has ended */
+    for (int k = 0; k < 2 && !*why; k++) {
+        if (k == 0)
+            fake_set(&f, PID, (LONG)r.pi.dwProcessId);
+        else                    /* this process's pid, another's start time */
+            fake_set(&f, PID, (LONG)GetCurrentProcessId()), fake_set(&f, STARTED, started + 1);
+        for (int i = 0; i < 2; i++) {
+            t0 = GetTickCount64();
+            run(&r, L"memread", args[i], m);
+            ms = GetTickCount64() - t0;
+            CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
+                  && strstr(r.err.data, "half-written: its writer died"),
+                  "memread %ls on an odd seq, its writer %s: exit %d, \"%s\", %s", args[i],
+                  k ? "a reused pid" : "gone", r.code, r.out.data, r.err.data);
+            CHECK(ms >= 1000 && ms < 3000, "memread %ls gave up after %llu ms", args[i], ms);
+        }
     }
+    fake_set(&f, STARTED, started);             /* the writer: this process, running */
+    t0 = GetTickCount64();
+    run(&r, L"memread", L"-w 2.5 -m %ls", m);
+    ms = GetTickCount64() - t0;
+    CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
+          && strstr(r.err.data, "its writer is running but has not finished it"),
+          "memread -w 2.5 on an odd seq, its writer running: exit %d, \"%s\", %s", r.code,
+          r.out.data, r.err.data);
+    CHECK(ms >= 2500 && ms < 4500, "memread -w 2.5 gave up after %llu ms", ms);
+    start(&fo, L"memread", L"-f -m %ls", m);
+    Sleep(2000);
+    CHECK(WaitForSingleObject(fo.pi.hProcess, 0) == WAIT_TIMEOUT, "memread -f gave up on a "
+          "running writer after 2 s: %s", fo.err.data);
+    CHECK((cpu = cpu_over(&fo.pi, 1000)) < 50, "memread -f used %llu ms of CPU in 1 s "
+          "waiting for a record half-written", cpu);
+    fake_set(&f, SEQ, 4);
+    CHECK(wait_lines(&fo.out, 2, 2000), "memread -f did not print the record once whole");
+    fake_set(&f, STOPPED, 1);
+    SetEvent(f.gen);
+    finish(&fo, LIMIT);
+    CHECK(fo.code == 0 && !strcmp(fo.out.data, "7\r\nn7\r\n"), "memread -f after the record "
+          "was whole: exit %d, \"%s\" %s", fo.code, fo.out.data, fo.err.data);
     unfake(&f);
 }
 

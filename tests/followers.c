@@ -1,7 +1,7 @@
 /* followers: memread -f over time: its CPU while idle, a writer killed
-   under it, a follower frozen past the stop, a hostile .sleep, the slots,
-   100 followers at once, followers without end, names taken by others,
-   and wake-ups that fail. */
+   under it, a follower frozen past the stop, a hostile .sleep, a stranger
+   holding .alive, 100 and 2,000 followers at once, 10,000 sessions, names
+   squatted by others, and a stderr nobody drains. */
 #include "harness.h"
 #include <sddl.h>
 #include <aclapi.h>
@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
+#include <winternl.h>
+#include <psapi.h>
 #include "cases.h"
 
 void idle(const wchar_t *m)
@@ -99,10 +101,9 @@ struct vandal {
     volatile LONG stop;
 };
 
-/* A hostile follower: the first field flips between huge, negative and
-   small values (it was once a slot count that memwrite indexed by), and
-   every slot from 10 up asks to be woken, under a pid that changes each
-   turn and with no event to open. */
+/* A hostile follower: asking flips between huge, negative and small values
+   as fast as it can (a field of .sleep was once a count that memwrite
+   indexed by). Only 4 bytes: Windows maps no more of a 4-byte section. */
 static DWORD WINAPI vandalize(void *arg)
 {
     static const LONG first[] = {0x40000000, 1, -5, INT_MAX, INT_MIN};
@@ -110,10 +111,6 @@ static DWORD WINAPI vandalize(void *arg)
 
     for (LONG k = 1; !v->stop; k++) {
         *(volatile LONG *)&v->sleep[0] = first[k % 5];
-        for (int i = 10; i < 1000; i++) {
-            *(volatile LONG *)&v->sleep[1 + 2 * i] = k * 1000 + i;
-            *(volatile LONG *)&v->sleep[2 + 2 * i] = 1;
-        }
         Sleep(0);
     }
     return 0;
@@ -194,72 +191,90 @@ void lingers(const wchar_t *m)
           "the frozen follower, thawed: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
 }
 
-/* Slots in .sleep count only followers that are alive: a killed
-   follower's slot is taken again, a slot whose event name another kind of
-   object holds is passed over, and with every slot held by a live process
-   a follower is told that 1000 follow already. */
-void slots(const wchar_t *m)
-{
-    static HANDLE held[1000];
-    LONG *sleep, me = (LONG)GetCurrentProcessId(), killed;
-    wchar_t n[MAX_PATH];
-    HANDLE h, taken;
-    struct proc w, k, f = {0}, r;
+struct holder {
+    wchar_t name[MAX_PATH];
+    HANDLE go;                  /* set: let .alive go */
+    DWORD got;                  /* what the wait on .alive gave */
+};
 
-    swprintf(n, MAX_PATH, L"%ls.w0", m);
-    taken = CreateMutexW(NULL, FALSE, n);       /* slot 0's event name */
-    start(&w, L"memwrite", L"-m %ls 1 n1", m);
-    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
-        start(&k, L"memread", L"-f -m %ls", m);
-        CHECK(wait_lines(&k.out, 2, LIMIT), "the first follower printed nothing: %s", k.err.data);
-        killed = (LONG)k.pi.dwProcessId;
-        TerminateProcess(k.pi.hProcess, 9);
-        finish(&k, LIMIT);
-        CHECK(!sleep[1] && sleep[3] == killed, "slot 0 (its name a mutex's) holds pid %ld, "
-              "slot 1 %ld, not 0 and the killed follower's %ld", sleep[1], sleep[3], killed);
-        /* Every other slot is held, as a live follower holds it: by its event. */
-        for (int i = 2; i < 1000; i++) {
-            swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
-            held[i] = CreateEventW(NULL, FALSE, FALSE, n);
-            InterlockedExchange(&sleep[1 + 2 * i], me);
+/* A stranger that may only wait on .alive: it waits, and so holds it from
+   the moment memwrite lets it go, until told. */
+static DWORD WINAPI hold_alive(void *arg)
+{
+    struct holder *ho = arg;
+    HANDLE alive = OpenMutexW(SYNCHRONIZE, FALSE, ho->name);
+
+    if (!alive)
+        return bad("cannot open %ls to wait on: error %lu", ho->name, GetLastError());
+    ho->got = WaitForSingleObject(alive, INFINITE);
+    WaitForSingleObject(ho->go, INFINITE);
+    CloseHandle(alive);         /* not released: abandoned, if anyone looks */
+    return 0;
+}
+
+/* A stranger waiting on .alive, and a follower frozen in its wait, hide
+   neither a clean stop nor a death from the other followers: at a stop
+   each prints the last record and exits 0, at a death each exits 1, both
+   within a second, while the stranger holds .alive. The frozen one, thawed,
+   does the same. */
+void alive_waiter(const wchar_t *m)
+{
+    static struct proc f[4];
+    struct holder ho;
+    wchar_t mm[MAX_PATH];
+    struct proc w;
+    HANDLE t;
+    ULONGLONG t0, ms;
+
+    for (int death = 0; death < 2 && !*why; death++) {
+        swprintf(mm, MAX_PATH, L"%ls.%d", m, death);
+        swprintf(ho.name, MAX_PATH, L"%ls.alive", mm);
+        ho.go = CreateEventW(NULL, TRUE, FALSE, NULL);
+        ho.got = WAIT_FAILED;
+        start(&w, L"memwrite", L"-m %ls 1 n1", mm);
+        if (!wait_writer(mm, LIMIT)) {
+            finish(&w, LIMIT);
+            CloseHandle(ho.go);
+            return;
         }
-        start(&f, L"memread", L"-f -m %ls", m);
-        CHECK(wait_lines(&f.out, 2, LIMIT), "with only a killed follower's slot free, a "
-              "follower printed nothing: %s", f.err.data);
-        CHECK(sleep[3] == (LONG)f.pi.dwProcessId, "the new follower is not in the killed "
-              "one's slot: it holds pid %ld", sleep[3]);
-        run(&r, L"memread", L"-f -m %ls", m);
-        CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
-              && strstr(r.err.data, "no free slot: 999 followers follow this memwrite, and "
-                        "objects of other programs hold 1 of the names"),
-              "a follower with no slot, one name a mutex's: exit %d, \"%s\" %s", r.code,
-              r.out.data, r.err.data);
-        CloseHandle(taken);
-        swprintf(n, MAX_PATH, L"%ls.w0", m);
-        taken = CreateEventW(NULL, FALSE, FALSE, n);
-        InterlockedExchange(&sleep[1], me);
-        run(&r, L"memread", L"-f -m %ls", m);
-        CHECK(r.code == 1 && !*r.out.data && one_line(r.err.data)
-              && strstr(r.err.data, "1000 followers already follow this memwrite"),
-              "a follower with no slot to take: exit %d, \"%s\" %s", r.code, r.out.data,
-              r.err.data);
+        t = CreateThread(NULL, 0, hold_alive, &ho, 0, NULL);
+        for (int i = 0; i < 4; i++) {
+            start(&f[i], L"memread", L"-f -m %ls", mm);
+            CHECK(wait_lines(&f[i].out, 2, LIMIT), "follower %d printed nothing: %s", i,
+                  f[i].err.data);
+        }
         say(&w, "2 n2\n");
-        CHECK(wait_lines(&f.out, 4, LIMIT), "the follower in the killed one's slot was not woken");
-        for (int i = 2; i < 1000; i++)
-            if (held[i])
-                CloseHandle(held[i]);
-        UnmapViewOfFile(sleep);
-        CloseHandle(h);
+        for (int i = 0; i < 4; i++)
+            CHECK(wait_lines(&f[i].out, 4, LIMIT), "follower %d did not print 2", i);
+        Sleep(100);             /* each is in its wait again */
+        SuspendThread(f[0].pi.hThread);
+        if (death)
+            TerminateProcess(w.pi.hProcess, 9);
+        else
+            close_stdin(&w);
+        t0 = GetTickCount64();
+        for (int i = 1; i < 4; i++)
+            WaitForSingleObject(f[i].pi.hProcess, 5000);
+        ms = GetTickCount64() - t0;
+        CHECK(ms < 1000, "after memwrite's %s, with a stranger waiting on .alive and a "
+              "follower frozen, the others took %llu ms to exit", death ? "death" : "stop", ms);
+        finish(&w, LIMIT);
+        CHECK(ho.got == (death ? WAIT_ABANDONED : WAIT_OBJECT_0), "the stranger's wait on "
+              ".alive gave %lu: it was not given .alive", ho.got);
+        ResumeThread(f[0].pi.hThread);
+        for (int i = 0; i < 4; i++) {
+            finish(&f[i], LIMIT);
+            CHECK(death ? f[i].code == 1 && strstr(f[i].err.data, "killed or crashed")
+                        : f[i].code == 0 && !strcmp(f[i].out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
+                  "follower %d%s after memwrite's %s: exit %d, \"%s\" %s", i,
+                  i ? "" : " (frozen, thawed)", death ? "death" : "stop", f[i].code,
+                  f[i].out.data, f[i].err.data);
+        }
+        SetEvent(ho.go);
+        WaitForSingleObject(t, INFINITE);
+        CloseHandle(t);
+        CloseHandle(ho.go);
     }
-    finish(&w, LIMIT);
-    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
-    if (f.pi.hProcess) {
-        finish(&f, LIMIT);
-        CHECK(f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
-              "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
-    }
-    if (taken)
-        CloseHandle(taken);
 }
 
 #define MANY 100
@@ -309,222 +324,254 @@ void many_followers(const wchar_t *m)
     CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
 }
 
-/* 1,200 follower sessions, played by the test, come and go through one
-   memwrite, each woken once, leaving cleanly, killed, or killed while it
-   had asked; then a real follower joins and is woken. memwrite keeps no
-   departed follower's event, so no slot is lost. */
+
+/* memwrite's section of m, mapped to read as a follower does; NULL if not. */
+static const LONG *map_view(const wchar_t *m, HANDLE *h)
+{
+    const LONG *v;
+
+    *h = OpenFileMappingW(FILE_MAP_READ, FALSE, m);
+    v = *h ? MapViewOfFile(*h, FILE_MAP_READ, 0, 0, 48) : NULL;
+    if (!CHECK(v != NULL, "cannot map %ls: error %lu", m, GetLastError()) && *h)
+        CloseHandle(*h);
+    return v;
+}
+
+static SIZE_T working_set(HANDLE process)
+{
+    PROCESS_MEMORY_COUNTERS pmc;
+
+    return K32GetProcessMemoryInfo(process, &pmc, sizeof pmc) ? pmc.WorkingSetSize : 0;
+}
+
+#define SESSIONS 10000
+
+/* 10,000 follower sessions, played by the test, come and go through one
+   memwrite: each opens the generation's event, asks, is woken by the next
+   update, and leaves, half of them after asking again, as a follower
+   killed in its wait does. Three real followers follow throughout and end
+   on the last record. memwrite keeps nothing of a follower: its working
+   set after the sessions is what it was after the first 1,000. */
 void churn(const wchar_t *m)
 {
-    struct played p = {NULL, 0};
-    struct proc w, f = {0};
-    LONG *sleep;
-    HANDLE h;
+    static struct proc f[3];
+    struct proc w;
+    const LONG *view = NULL;
+    LONG *sleep = NULL;
+    HANDLE hs = NULL, hv = NULL, ev;
+    SIZE_T early = 0, late;
     char line[32];
-    int k, left = 0;
 
     start(&w, L"memwrite", L"-m %ls 0 n0", m);
-    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
-        for (k = 1; k <= 1200 && !*why; k++) {
-            if (!CHECK(play_join(sleep, m, &p), "session %d found no slot to take", k))
+    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &hs)) && (view = map_view(m, &hv))) {
+        for (int i = 0; i < 3; i++) {
+            start(&f[i], L"memread", L"-f -m %ls", m);
+            CHECK(wait_lines(&f[i].out, 2, LIMIT), "follower %d printed nothing", i);
+        }
+        for (int k = 1; k <= SESSIONS && !*why; k++) {
+            ev = play_ask(m, view, sleep);
+            if (!CHECK(ev != NULL, "session %d could not open the generation's event: "
+                       "error %lu", k, GetLastError()))
                 break;
-            play_ask(sleep, &p);
             sprintf(line, "%d n%d\n", k, k);
             say(&w, line);
-            CHECK(WaitForSingleObject(p.event, 2000) == WAIT_OBJECT_0,
-                  "session %d, in slot %d, was not woken", k, p.slot);
-            if (k % 3 == 2)
-                play_ask(sleep, &p);    /* killed while it had asked */
-            play_leave(sleep, &p, k % 3 == 0);
+            CHECK(WaitForSingleObject(ev, 2000) == WAIT_OBJECT_0, "session %d was not woken", k);
+            if (k % 2)
+                InterlockedExchange(sleep, 1);
+            CloseHandle(ev);
+            if (k == 1000)
+                early = working_set(w.pi.hProcess);
         }
-        /* memwrite may hold the last one's for the moment it sets it. */
-        for (int tries = 0; tries < 100 && (left = events_left(m)) != 0; tries++)
-            Sleep(10);
-        CHECK(left == 0, "after the sessions, %d followers' events are still open", left);
-        start(&f, L"memread", L"-f -m %ls", m);
-        CHECK(wait_lines(&f.out, 2, LIMIT), "a follower after the churn printed nothing: %s",
-              f.err.data);
-        say(&w, "5000 n5000\n");
-        CHECK(wait_lines(&f.out, 4, 2000), "a follower after the churn was not woken");
-        UnmapViewOfFile(sleep);
-        CloseHandle(h);
+        late = working_set(w.pi.hProcess);
+        CHECK(early && late <= early + 256 * 1024, "memwrite's working set grew from %zu KB "
+              "after 1,000 sessions to %zu KB after %d", early / 1024, late / 1024, SESSIONS);
+    }
+    close_stdin(&w);
+    for (int i = 0; i < 3 && f[i].pi.hProcess; i++) {
+        finish(&f[i], LIMIT);
+        CHECK(f[i].code == 0, "follower %d: exit %d: %s", i, f[i].code, f[i].err.data);
+        check_follower(f[i].out.data, i, SESSIONS);
     }
     finish(&w, LIMIT);
     CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
-    if (f.pi.hProcess) {
-        finish(&f, LIMIT);
-        CHECK(f.code == 0 && strstr(f.out.data, "5000\r\nn5000\r\n"),
-              "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
+    if (view) {
+        UnmapViewOfFile(view);
+        CloseHandle(hv);
+    }
+    if (sleep) {
+        UnmapViewOfFile(sleep);
+        CloseHandle(hs);
     }
 }
 
-/* Events under followers' names made first by another program: an
-   auto-reset one that would take the follower's wake-ups, a manual-reset
-   one left set that would make it spin. The follower passes both over. */
+/* An object-manager symbolic link named name, in this session's
+   BaseNamedObjects, to a directory that does not exist; NULL if not made. */
+static HANDLE symlink(const wchar_t *name)
+{
+    typedef LONG(NTAPI * open_dir_fn)(HANDLE *, ACCESS_MASK, OBJECT_ATTRIBUTES *);
+    typedef LONG(NTAPI * make_link_fn)(HANDLE *, ACCESS_MASK, OBJECT_ATTRIBUTES *,
+                                       UNICODE_STRING *);
+    HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+    open_dir_fn open_dir = (open_dir_fn)(void (*)(void))GetProcAddress(nt, "NtOpenDirectoryObject");
+    make_link_fn make_link =
+        (make_link_fn)(void (*)(void))GetProcAddress(nt, "NtCreateSymbolicLinkObject");
+    wchar_t dirname[64], target[] = L"\\nowhere\\at all";
+    UNICODE_STRING u, t = {sizeof target - 2, sizeof target, target};
+    OBJECT_ATTRIBUTES oa;
+    HANDLE dir = NULL, link = NULL;
+    DWORD session = 0;
+    LONG st = 0;
+
+    ProcessIdToSessionId(GetCurrentProcessId(), &session);
+    swprintf(dirname, 64, L"\\Sessions\\%lu\\BaseNamedObjects", session);
+    u = (UNICODE_STRING){(USHORT)(2 * wcslen(dirname)), (USHORT)(2 * wcslen(dirname) + 2), dirname};
+    InitializeObjectAttributes(&oa, &u, OBJ_CASE_INSENSITIVE, NULL, NULL);
+    if (!open_dir || !make_link || (st = open_dir(&dir, 0x0005, &oa)) != 0) {
+        bad("cannot open %ls: status 0x%lx", dirname, open_dir ? (unsigned long)st : 0ul);
+        return NULL;
+    }                           /* 0x0005: DIRECTORY_QUERY | DIRECTORY_CREATE_OBJECT */
+    u = (UNICODE_STRING){(USHORT)(2 * wcslen(name)), (USHORT)(2 * wcslen(name) + 2),
+                         (wchar_t *)name};
+    InitializeObjectAttributes(&oa, &u, OBJ_CASE_INSENSITIVE, dir, NULL);
+    if ((st = make_link(&link, 0xf0001, &oa, &t)) != 0)     /* SYMBOLIC_LINK_ALL_ACCESS */
+        bad("cannot make a symbolic link %ls: status 0x%lx", name, (unsigned long)st);
+    CloseHandle(dir);
+    return link;
+}
+
+/* Names squatted by another program with symbolic links that lead nowhere
+   (other kinds of object: case 9). Followers make no name of their own, so
+   one under the old follower's event name, .w0, changes nothing: they
+   follow. Under a name memwrite makes, memwrite refuses, in one line that
+   names it, and shares nothing. */
 void squatted(const wchar_t *m)
 {
-    wchar_t n[MAX_PATH];
-    HANDLE ev[2], h;
-    LONG *sleep;
-    struct proc w, f = {0};
-    ULONGLONG cpu;
-
-    for (int i = 0; i < 2; i++) {
-        swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
-        ev[i] = CreateEventW(NULL, i == 1, i == 1, n);
-    }
-    start(&w, L"memwrite", L"-m %ls 1 n1", m);
-    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
-        start(&f, L"memread", L"-f -m %ls", m);
-        CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
-        CHECK(!sleep[1] && !sleep[3] && sleep[5] == (LONG)f.pi.dwProcessId,
-              "slots 0 and 1, their names another program's, hold pids %ld and %ld; "
-              "slot 2 %ld, not the follower's %lu", sleep[1], sleep[3], sleep[5],
-              f.pi.dwProcessId);
-        cpu = cpu_over(&f.pi, 1000);
-        CHECK(cpu < 100, "an idle follower beside a set event of another's used %llu ms of "
-              "CPU in 1 s", cpu);
-        say(&w, "2 n2\n");
-        CHECK(wait_lines(&f.out, 4, 1000), "the follower was not woken for 2");
-        say(&w, "3 n3\n");
-        CHECK(wait_lines(&f.out, 6, 1000), "the follower was not woken for 3");
-        UnmapViewOfFile(sleep);
-        CloseHandle(h);
-    }
-    finish(&w, LIMIT);
-    finish(&f, LIMIT);
-    CHECK(f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n3\r\nn3\r\n"),
-          "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
-    CHECK(WaitForSingleObject(ev[0], 0) == WAIT_TIMEOUT, "another program's event was set");
-    CloseHandle(ev[0]);
-    CloseHandle(ev[1]);
-}
-
-struct asker {
-    LONG *sleep;
-    volatile LONG stop;
-};
-
-/* Slots 10 to 999 ask again and again, under a new pid each turn, with
-   events that memwrite may not set. */
-static DWORD WINAPI ask_unwakable(void *arg)
-{
-    struct asker *a = arg;
-
-    for (LONG k = 1; !a->stop; k++) {
-        for (int i = 10; i < 1000; i++) {
-            InterlockedExchange(&a->sleep[1 + 2 * i], k * 1000 + i);
-            InterlockedExchange(&a->sleep[2 + 2 * i], 1);
-        }
-        InterlockedExchange(&a->sleep[0], 1);
-        Sleep(5);
-    }
-    return 0;
-}
-
-/* 990 slots whose events memwrite may not set, asking without end: memwrite
-   says each slot once, however often it asks, and a real follower is woken
-   for every update, also when nobody drains memwrite's stderr. */
-void unwakable_slots(const wchar_t *m)
-{
-    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
-    static HANDLE ev[1000];
-    wchar_t n[MAX_PATH];
-    struct asker a;
+    static const wchar_t *suffix[] = {L".w0", L".alive", L".ready", L".sleep", L""};
+    wchar_t n[MAX_PATH], mm[MAX_PATH];
+    char want[MAX_PATH];
     struct proc w, f;
-    const char *p;
-    char want[32];
-    HANDLE h, t;
-    ULONGLONG cpu;
-    int said;
+    HANDLE link;
 
-    ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(D;;GA;;;WD)", SDDL_REVISION_1,
-                                                         &sa.lpSecurityDescriptor, NULL);
-    for (int stuck = 1; stuck >= 0; stuck--) {
-        start_with(&w, stuck ? ERR_STUCK : 0, L"memwrite", L"-m %ls.%d 1 n1", m, stuck);
-        swprintf(n, MAX_PATH, L"%ls.%d", m, stuck);
-        if (!wait_writer(n, LIMIT) || (a.sleep = map_sleep(n, &h)) == NULL) {
+    for (int i = 0; i < 5 && !*why; i++) {
+        swprintf(mm, MAX_PATH, L"%ls.%d", m, i);
+        swprintf(n, MAX_PATH, L"%ls%ls", mm, suffix[i]);
+        if (!(link = symlink(n)))
+            return;
+        start(&w, L"memwrite", L"-m %ls 1 n1", mm);
+        if (i == 0 && wait_writer(mm, LIMIT)) {
+            start(&f, L"memread", L"-f -m %ls", mm);
+            CHECK(wait_lines(&f.out, 2, LIMIT), "a follower beside a link .w0 printed "
+                  "nothing: %s", f.err.data);
+            say(&w, "2 n2\n");
+            CHECK(wait_lines(&f.out, 4, LIMIT), "a follower beside a link .w0 was not woken");
+            close_stdin(&w);
+            finish(&f, LIMIT);
+            CHECK(f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
+                  "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
+        }
+        finish(&w, LIMIT);
+        sprintf(want, "\"%ls\": ", n);
+        CHECK(i == 0 ? w.code == 0 : w.code == 1 && one_line(w.err.data)
+              && strstr(w.err.data, want) && strstr(w.err.data, "(error 3)")
+              && !exists(mm), "memwrite beside a link %ls: exit %d: %s", n, w.code, w.err.data);
+        CloseHandle(link);
+    }
+}
+
+/* memwrite's messages never hold up its stop. With stderr a pipe nobody
+   drains: 2,000 bad lines, an update and an empty line, and memwrite
+   publishes the update, stops at once (its follower exits 0 on the update)
+   and exits 1. With stderr drained, each bad line is said or counted. */
+void stuck_lines(const wchar_t *m)
+{
+    static char lines[2 * 2000 + 16];
+    wchar_t mm[MAX_PATH];
+    struct proc w, f;
+    unsigned long said, more = 0;
+    ULONGLONG t0, ms;
+    const char *p;
+
+    for (int i = 0; i < 2000; i++)
+        memcpy(lines + 2 * i, "x\n", 2);        /* each refused: no NAME */
+    strcpy(lines + 4000, "2 n2\n\n");
+    for (int stuck = 1; stuck >= 0 && !*why; stuck--) {
+        swprintf(mm, MAX_PATH, L"%ls.%d", m, stuck);
+        start_with(&w, stuck ? ERR_STUCK : 0, L"memwrite", L"-m %ls 1 n1", mm);
+        if (!wait_writer(mm, LIMIT)) {
             finish(&w, LIMIT);
-            break;
+            return;
         }
-        for (int i = 10; i < 1000; i++) {
-            swprintf(n, MAX_PATH, L"%ls.%d.w%d", m, stuck, i);
-            ev[i] = CreateEventW(&sa, FALSE, FALSE, n);
-        }
-        start(&f, L"memread", L"-f -m %ls.%d", m, stuck);
+        start(&f, L"memread", L"-f -m %ls", mm);
         CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
-        a.stop = 0;
-        t = CreateThread(NULL, 0, ask_unwakable, &a, 0, NULL);
-        for (int k = 2; k <= 21 && !*why; k++) {
-            sprintf(want, "%d n%d\n", k, k);
-            say(&w, want);
-            CHECK(wait_lines(&f.out, 2 * k, 1000), "%s: the follower was not woken for %d",
-                  stuck ? "stderr stuck" : "stderr drained", k);
-        }
-        InterlockedExchange(&a.stop, 1);
-        WaitForSingleObject(t, INFINITE);
-        CloseHandle(t);
-        /* The 990 are tried again while they fail, each time twice as
-           long after, up to a second: not 990 opens every 10 ms. */
-        CHECK((cpu = cpu_over(&w.pi, 1000)) < 150, "memwrite used %llu ms of CPU in 1 s "
-              "trying 990 wake-ups again", cpu);
+        t0 = GetTickCount64();
+        say_n(&w, lines, (DWORD)strlen(lines));
+        WaitForSingleObject(f.pi.hProcess, 5000);
+        ms = GetTickCount64() - t0;
+        CHECK(ms < 2000, "the follower took %llu ms to see the stop, stderr %s", ms,
+              stuck ? "stuck" : "drained");
+        WaitForSingleObject(w.pi.hProcess, 5000);
+        ms = GetTickCount64() - t0;
+        CHECK(ms < 3000, "memwrite took %llu ms to exit after its empty line, stderr %s", ms,
+              stuck ? "stuck" : "drained");
         finish(&w, LIMIT);
         finish(&f, LIMIT);
-        CHECK(w.code == 0 && f.code == 0, "memwrite: exit %d; the follower: exit %d %s",
-              w.code, f.code, f.err.data);
-        for (said = 0, p = w.err.data; (p = strstr(p, "is not woken")) != NULL; p++)
+        CHECK(w.code == 1 && f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
+              "stderr %s: memwrite exit %d; the follower: exit %d, \"%s\" %s",
+              stuck ? "stuck" : "drained", w.code, f.code, f.out.data, f.err.data);
+        if (stuck)
+            continue;
+        for (said = 0, p = w.err.data; (p = strstr(p, ": no NAME after the ID")) != NULL; p++)
             said++;
-        CHECK(stuck || (said == 990 && strstr(w.err.data, "slot 10 is") && strstr(w.err.data,
-              "slot 999 is") && strstr(w.err.data, "(error 5)")), "memwrite said %d times that "
-              "a follower is not woken, not 990, once a slot: %.300s", said, w.err.data);
-        for (int i = 10; i < 1000; i++)
-            CloseHandle(ev[i]);
-        UnmapViewOfFile(a.sleep);
-        CloseHandle(h);
+        if ((p = strstr(w.err.data, "memwrite: ")) && (p = strstr(p, " more messages")))
+            while (p > w.err.data && p[-1] >= '0' && p[-1] <= '9')
+                p--;
+        if (p && strstr(p, " more messages were not said"))
+            more = strtoul(p, NULL, 10);
+        CHECK(said + more == 2000 && said >= 128, "stderr drained: %lu bad lines said and %lu "
+              "counted, not 2,000: %.200s", said, more, w.err.data);
     }
-    LocalFree(sa.lpSecurityDescriptor);
 }
 
-/* A wake-up that fails is tried again: a follower's event that memwrite
-   may not set, until it may, is set without another publish. */
-void retried(const wchar_t *m)
-{
-    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
-    PSECURITY_DESCRIPTOR open = NULL;
-    BOOL present, defaulted;
-    wchar_t n[MAX_PATH];
-    PACL dacl = NULL;
-    struct played p = {NULL, 0};
-    struct proc w;
-    LONG *sleep;
-    HANDLE h;
+#define CROWD 2000
 
-    ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(D;;GA;;;WD)", SDDL_REVISION_1,
-                                                         &sa.lpSecurityDescriptor, NULL);
-    ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(A;;GA;;;WD)", SDDL_REVISION_1,
-                                                         &open, NULL);
-    GetSecurityDescriptorDacl(open, &present, &dacl, &defaulted);
+/* Waits until out has reached n bytes; FALSE after ms. */
+static BOOL file_reaches(struct buf *out, LONGLONG n, DWORD ms)
+{
+    ULONGLONG end = GetTickCount64() + ms;
+    LARGE_INTEGER size;
+
+    while (GetFileSizeEx(out->pipe, &size) && size.QuadPart < n)
+        if (GetTickCount64() > end)
+            return FALSE;
+        else
+            Sleep(20);
+    return TRUE;
+}
+
+/* 2,000 followers at once, twice the old cap of 1,000: each prints the
+   record, is woken by the update, and exits 0 at the stop. */
+void crowd(const wchar_t *m)
+{
+    static struct proc f[CROWD];
+    struct proc w;
+    int n = 0;
+
     start(&w, L"memwrite", L"-m %ls 1 n1", m);
-    if (wait_writer(m, LIMIT) && (sleep = map_sleep(m, &h)) != NULL) {
-        swprintf(n, MAX_PATH, L"%ls.w0", m);
-        p.event = CreateEventW(&sa, FALSE, FALSE, n);
-        p.slot = 0;
-        play_ask(sleep, &p);
+    if (wait_writer(m, LIMIT)) {
+        for (n = 0; n < CROWD && !*why; n++)
+            start_with(&f[n], TO_FILE, L"memread", L"-f -m %ls", m);
+        for (int i = 0; i < n && !*why; i++)
+            CHECK(file_reaches(&f[i].out, 7, 120000), "follower %d of %d printed nothing", i, n);
         say(&w, "2 n2\n");
-        Sleep(300);
-        CHECK(WaitForSingleObject(p.event, 0) == WAIT_TIMEOUT, "an event that denies "
-              "everyone was set");
-        CHECK(SetSecurityInfo(p.event, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
-                              dacl, NULL) == ERROR_SUCCESS, "SetSecurityInfo: error %lu",
-              GetLastError());
-        CHECK(WaitForSingleObject(p.event, 3000) == WAIT_OBJECT_0, "a wake-up that failed "
-              "was not tried again once it could succeed");
-        play_leave(sleep, &p, TRUE);
-        UnmapViewOfFile(sleep);
-        CloseHandle(h);
+        for (int i = 0; i < n && !*why; i++)
+            CHECK(file_reaches(&f[i].out, 14, 60000), "follower %d of %d was not woken", i, n);
+    }
+    close_stdin(&w);
+    for (int i = 0; i < n; i++) {
+        finish(&f[i], 60000);
+        CHECK(f[i].code == 0 && !strcmp(f[i].out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
+              "follower %d of %d: exit %d, \"%s\"", i, n, f[i].code, f[i].out.data);
     }
     finish(&w, LIMIT);
-    CHECK(w.code == 0 && strstr(w.err.data, "slot 0 is not woken"), "memwrite: exit %d: %s",
-          w.code, w.err.data);
-    LocalFree(open);
-    LocalFree(sa.lpSecurityDescriptor);
+    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
 }

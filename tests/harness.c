@@ -95,6 +95,19 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     si.hStdOutput = flags & NO_STDOUT ? NULL
                     : flags & CONSOLE_OUT ? GetStdHandle(STD_OUTPUT_HANDLE) : out;
     si.hStdError = err;
+    if (flags & TO_FILE) {
+        static LONG files;
+        wchar_t tmp[MAX_PATH + 40];
+
+        swprintf(tmp + GetTempPathW(MAX_PATH, tmp), 40, L"memtest.%lu.out%ld",
+                 GetCurrentProcessId(), InterlockedIncrement(&files));
+        CloseHandle(p->out.pipe);
+        p->out.pipe = CreateFileW(tmp, GENERIC_READ | GENERIC_WRITE,
+                                  FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, &sa,
+                                  CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
+        si.hStdOutput = si.hStdError = p->out.pipe;
+        p->out.file = TRUE;
+    }
     if (flags & EMPTY_FILE) {
         wchar_t tmp[MAX_PATH + 40];
 
@@ -122,13 +135,17 @@ static BOOL vstart(struct proc *p, int flags, const wchar_t *prog, const wchar_t
     ReleaseSRWLockExclusive(&starting);
     if (flags & CONSOLE_IN)
         close_stdin(p);
-    if (flags & (UNREAD | NO_STDOUT | CONSOLE_OUT)) {
+    if (flags & TO_FILE) {
+        SetHandleInformation(p->out.pipe, HANDLE_FLAG_INHERIT, 0);
+        CloseHandle(p->err.pipe);
+        p->err.pipe = NULL;
+    } else if (flags & (UNREAD | NO_STDOUT | CONSOLE_OUT)) {
         CloseHandle(p->out.pipe);
         p->out.pipe = NULL;
     } else {
         p->out.thread = CreateThread(NULL, 0, drain, &p->out, 0, NULL);
     }
-    if (!(flags & ERR_STUCK))
+    if (!(flags & (ERR_STUCK | TO_FILE)))
         p->err.thread = CreateThread(NULL, 0, drain, &p->err, 0, NULL);
     return ok;
 }
@@ -157,6 +174,8 @@ BOOL start_with(struct proc *p, int flags, const wchar_t *prog, const wchar_t *f
 
 void collect(struct buf *b)
 {
+    if (b->file && b->pipe && SetFilePointer(b->pipe, 0, NULL, FILE_BEGIN) == 0)
+        drain(b);
     if (b->thread) {
         WaitForSingleObject(b->thread, INFINITE);
         CloseHandle(b->thread);
@@ -357,14 +376,47 @@ void refuses(const wchar_t *m, const char *what)
     CHECK(!has_control(r.err.data), "%s: a control character on stderr", what);
 }
 
+/* The README's name of generation gen's event. */
+void gen_name(wchar_t out[MAX_PATH], const wchar_t *m, LONG gen)
+{
+    const wchar_t *prefix = !wcsncmp(m, L"Global\\", 7) ? L"Global\\"
+                            : !wcsncmp(m, L"Local\\", 6) ? L"Local\\" : L"";
+
+    swprintf(out, MAX_PATH, L"%lsmemwrite.%08lx", prefix, (unsigned long)gen);
+}
+
+/* A new generation's event, its number in *gen. */
+static HANDLE new_gen(const wchar_t *m, LONG *gen)
+{
+    static LONG next;
+    wchar_t n[MAX_PATH];
+    HANDLE h;
+
+    for (;;) {
+        *gen = (LONG)(GetCurrentProcessId() << 16) + InterlockedIncrement(&next);
+        gen_name(n, m, *gen);
+        h = CreateEventW(NULL, TRUE, FALSE, n);
+        if (!h || GetLastError() != ERROR_ALREADY_EXISTS)
+            return h;
+        CloseHandle(h);
+    }
+}
+
 void fake_section(struct fake *f, const wchar_t *m, uint32_t id, const char *name,
                          LONG seq)
 {
-    unsigned char bytes[32] = {0};
+    unsigned char bytes[48] = {0};
     wchar_t n[MAX_PATH];
+    FILETIME t[4];
+    LONG gen = 0, pid = (LONG)GetCurrentProcessId();
 
     record(bytes, id, name, strlen(name));
     memcpy(bytes + 24, &seq, 4);
+    f->gen = new_gen(m, &gen);
+    memcpy(bytes + 4 * GEN, &gen, 4);
+    memcpy(bytes + 4 * PID, &pid, 4);
+    GetProcessTimes(GetCurrentProcess(), &t[0], &t[1], &t[2], &t[3]);
+    memcpy(bytes + 4 * STARTED, &t[0], 8);
     swprintf(n, MAX_PATH, L"%ls.ready", m);
     f->ready = CreateEventW(NULL, TRUE, FALSE, n);
     swprintf(n, MAX_PATH, L"%ls.alive", m);
@@ -372,7 +424,7 @@ void fake_section(struct fake *f, const wchar_t *m, uint32_t id, const char *nam
     swprintf(n, MAX_PATH, L"%ls.sleep", m);
     f->sleep = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, SLEEP_SIZE, n);
     f->m = m;
-    f->map = section(m, bytes, 32);
+    f->map = section(m, bytes, 48);
 }
 
 void fake_write(struct fake *f, uint32_t id, const char *name, LONG seq)
@@ -388,6 +440,33 @@ void fake_write(struct fake *f, uint32_t id, const char *name, LONG seq)
     }
 }
 
+/* LONG at of the section (SEQ, STOPPED, GEN, PID, STARTED...) set to value. */
+void fake_set(struct fake *f, int at, LONG value)
+{
+    LONG *v = MapViewOfFile(f->map, FILE_MAP_WRITE, 0, 0, 48);
+
+    if (v) {
+        InterlockedExchange(&v[at], value);
+        UnmapViewOfFile(v);
+    }
+}
+
+/* End the generation as memwrite does: the next one's name published,
+   then the old event set and closed. */
+BOOL fake_wake(struct fake *f)
+{
+    LONG gen;
+    HANDLE next = new_gen(f->m, &gen);
+
+    if (!next)
+        return FALSE;
+    fake_set(f, GEN, gen);
+    SetEvent(f->gen);
+    CloseHandle(f->gen);
+    f->gen = next;
+    return TRUE;
+}
+
 void unfake(struct fake *f)
 {
     CloseHandle(f->map);
@@ -397,6 +476,8 @@ void unfake(struct fake *f)
         CloseHandle(f->alive);
     }
     CloseHandle(f->ready);
+    if (f->gen)
+        CloseHandle(f->gen);
 }
 
 /* CPU time the process uses while this one sleeps for ms. */
@@ -469,58 +550,16 @@ LONG *map_sleep(const wchar_t *m, HANDLE *h)
     return v;
 }
 
-/* Take the first slot whose event can be made anew; FALSE if none. */
-BOOL play_join(LONG *sleep, const wchar_t *m, struct played *p)
-{
-    wchar_t n[MAX_PATH];
-
-    for (int i = 0; i < 1000; i++) {
-        swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
-        p->event = CreateEventExW(NULL, n, 0, SYNCHRONIZE | EVENT_MODIFY_STATE);
-        if (p->event && GetLastError() != ERROR_ALREADY_EXISTS) {
-            p->slot = i;
-            InterlockedExchange(&sleep[1 + 2 * i], (LONG)GetCurrentProcessId());
-            return TRUE;
-        }
-        if (p->event)
-            CloseHandle(p->event);
-    }
-    p->event = NULL;
-    return FALSE;
-}
-
-void play_ask(LONG *sleep, const struct played *p)
-{
-    InterlockedExchange(&sleep[2 + 2 * p->slot], 1);
-    InterlockedExchange(&sleep[0], 1);
-}
-
-/* Leave cleanly (clean), or as a killed follower does: its event closed by
-   the system, its slot's pid and asked left as they were. */
-void play_leave(LONG *sleep, struct played *p, BOOL clean)
-{
-    if (clean) {
-        InterlockedExchange(&sleep[2 + 2 * p->slot], 0);
-        InterlockedExchange(&sleep[1 + 2 * p->slot], 0);
-    }
-    CloseHandle(p->event);
-    p->event = NULL;
-}
-
-/* How many of m's 1000 followers' event names exist now. */
-int events_left(const wchar_t *m)
+/* Ask as a follower does: the generation's event, opened, then asking set. */
+HANDLE play_ask(const wchar_t *m, const LONG *view, LONG *sleep)
 {
     wchar_t n[MAX_PATH];
     HANDLE h;
-    int left = 0;
 
-    for (int i = 0; i < 1000; i++) {
-        swprintf(n, MAX_PATH, L"%ls.w%d", m, i);
-        if ((h = OpenEventW(SYNCHRONIZE, FALSE, n)) != NULL
-            || GetLastError() != ERROR_FILE_NOT_FOUND)
-            left++;
-        if (h)
-            CloseHandle(h);
-    }
-    return left;
+    gen_name(n, m, *(volatile const LONG *)&view[GEN]);
+    h = OpenEventW(SYNCHRONIZE, FALSE, n);
+    MemoryBarrier();
+    InterlockedExchange(sleep, 1);
+    MemoryBarrier();
+    return h;
 }

@@ -14,6 +14,7 @@ struct buf {
     char *data;                 /* all of it, NUL-terminated, once collected */
     DWORD len;
     volatile LONG lines;        /* how many lines have come so far */
+    BOOL file;                  /* pipe is a file, read when the child is done */
 };
 
 struct proc {
@@ -42,6 +43,7 @@ enum {
     NEW_GROUP = 32,             /* a process group of its own: Ctrl+C passes it by */
     ERR_STUCK = 64,             /* nobody reads its stderr, but the pipe stays open */
     GIVEN_IN = 128,             /* its stdin is given_stdin */
+    TO_FILE = 256,              /* stdout and stderr go to one file, read at the end */
 };
 
 extern HANDLE given_stdin;      /* for GIVEN_IN: inheritable */
@@ -76,32 +78,32 @@ void reads(const wchar_t *m, const char *want);
 void refuses(const wchar_t *m, const char *what);
 BOOL shows(const wchar_t *m, const char *want, DWORD ms);
 
-/* .sleep: LONG asking, then 1000 slots of LONG pid, LONG asked. */
-#define SLEEP_SIZE (4 + 1000 * 8)
+/* .sleep: one LONG, asking. */
+#define SLEEP_SIZE 4
 
 LONG *map_sleep(const wchar_t *m, HANDLE *h);
 
+/* The README's layout of memwrite's section, in LONGs. */
+enum { SEQ = 6, STOPPED = 7, GEN = 8, PID = 9, STARTED = 10 };
+
+void gen_name(wchar_t out[MAX_PATH], const wchar_t *m, LONG gen);
+
 /* The objects memwrite makes, made by the test to play a writer by hand:
-   the README's layout, ID at 0, name at 4, seq at 24, stopped at 28. */
+   the section holds its pid and start time, and gen the name of the event
+   that the test sets to end a generation. */
 struct fake {
-    HANDLE ready, alive, sleep, map;
+    HANDLE ready, alive, sleep, map, gen;
     const wchar_t *m;
 };
 
 void fake_section(struct fake *f, const wchar_t *m, uint32_t id, const char *name, LONG seq);
 void fake_write(struct fake *f, uint32_t id, const char *name, LONG seq);
+void fake_set(struct fake *f, int at, LONG value);
+BOOL fake_wake(struct fake *f);
 void unfake(struct fake *f);
 
-/* A follower played by the test, by the README's protocol: it owns slot
-   `slot` of .sleep while its event, made anew, exists. */
-struct played {
-    HANDLE event;
-    int slot;
-};
-
-BOOL play_join(LONG *sleep, const wchar_t *m, struct played *p);
-void play_ask(LONG *sleep, const struct played *p);
-void play_leave(LONG *sleep, struct played *p, BOOL clean);
-int events_left(const wchar_t *m);
+/* A follower played by the test, by the README's protocol: it opens the
+   generation's event and sets asking; NULL if the event cannot be opened. */
+HANDLE play_ask(const wchar_t *m, const LONG *view, LONG *sleep);
 
 #endif

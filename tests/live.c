@@ -268,8 +268,6 @@ static DWORD WINAPI slow_writer(void *arg)
     volatile unsigned char *v = MapViewOfFile(sw->f.map, FILE_MAP_WRITE, 0, 0, 32);
     LONG *seq = (LONG *)(v + 24), *stopped = (LONG *)(v + 28);
     LONG *sleep = MapViewOfFile(sw->f.sleep, FILE_MAP_WRITE, 0, 0, SLEEP_SIZE);
-    HANDLE wake[1000] = {0};
-    wchar_t n[MAX_PATH];
 
     if (!v || !sleep)
         return bad("cannot map the slow writer's section");
@@ -285,20 +283,14 @@ static DWORD WINAPI slow_writer(void *arg)
         InterlockedIncrement(seq);
         for (int k = 0; k < 1000; k++)
             YieldProcessor();   /* even as long as odd: readers get their turn */
-        for (int j = 0; j < 1000 && (j || InterlockedExchange(&sleep[0], 0)); j++) {
-            if (!InterlockedExchange(&sleep[2 + 2 * j], 0))
-                continue;       /* asking was set: each slot that asked */
-            swprintf(n, MAX_PATH, L"%ls.w%d", sw->f.m, j);
-            if (wake[j] || (wake[j] = OpenEventW(EVENT_MODIFY_STATE, FALSE, n)))
-                SetEvent(wake[j]);
-        }
+        if (InterlockedExchange(sleep, 0))
+            fake_wake(&sw->f);  /* a follower asked: end the generation */
         if (i == 1)
             SetEvent(sw->f.ready);
     }
-    InterlockedExchange(stopped, 1);
-    for (int j = 0; j < 1000; j++)
-        if (wake[j])
-            CloseHandle(wake[j]);
+    InterlockedExchange(stopped, 1);    /* the stop, as memwrite makes it */
+    MemoryBarrier();
+    SetEvent(sw->f.gen);
     UnmapViewOfFile(sleep);
     UnmapViewOfFile((void *)v);
     return 0;
@@ -323,7 +315,6 @@ void slow_writes(const wchar_t *m)
     o.stop = 1;
     WaitForSingleObject(t, INFINITE);
     CloseHandle(t);
-    ReleaseMutex(sw.f.alive);   /* the stop, as memwrite makes it */
     for (int i = 0; i < 3; i++) {
         finish(&f[i], LIMIT);
         CHECK(f[i].code == 0, "follower %d: exit %d: %s", i, f[i].code, f[i].err.data);

@@ -38,11 +38,21 @@ static BOOL dacl_of(HANDLE h, PSID sid, ACCESS_MASK *allowed, int *aces)
 }
 
 /* memwrite's object named n, opened to read its security: k 0 and 1 are
-   sections (the record's, .sleep), 2 an event (.ready), 3 a mutex (.alive). */
+   sections (the record's, .sleep), 3 a mutex (.alive), 2 and 4 events
+   (.ready, the generation's). */
 static HANDLE read_control(const wchar_t *n, size_t k)
 {
     return k < 2 ? OpenFileMappingW(READ_CONTROL, FALSE, n)
-           : k == 2 ? OpenEventW(READ_CONTROL, FALSE, n) : OpenMutexW(READ_CONTROL, FALSE, n);
+           : k == 3 ? OpenMutexW(READ_CONTROL, FALSE, n) : OpenEventW(READ_CONTROL, FALSE, n);
+}
+
+/* The name of the current generation's event of m, read from its section. */
+static void gen_of(const wchar_t *m, wchar_t n[MAX_PATH])
+{
+    LONG v[12] = {0};
+
+    peek(m, v, sizeof v);
+    gen_name(n, m, v[GEN]);
 }
 
 /* The label of object h: its mandatory label ACE's mask and SID, read back. */
@@ -69,66 +79,9 @@ static BOOL label_of(HANDLE h, const wchar_t *want_sid)
     return ok;
 }
 
-/* A follower whose event appears only after it first asked is woken when
-   it asks again; one whose event memwrite may not set is said, once,
-   however often it asks. */
-static void unwakable(const wchar_t *m)
-{
-    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
-    wchar_t n[MAX_PATH], mu[MAX_PATH];
-    HANDLE h = NULL, e = NULL, e6;
-    LONG *sleep;
-    struct proc w;
-    const char *p;
-    int said = 0;
-
-    swprintf(mu, MAX_PATH, L"%ls.u", m);
-    start(&w, L"memwrite", L"-m %ls 1 n1", mu);
-    if (wait_writer(mu, LIMIT) && (sleep = map_sleep(mu, &h)) != NULL) {
-        swprintf(n, MAX_PATH, L"%ls.w5", mu);
-        ConvertStringSecurityDescriptorToSecurityDescriptorW(L"D:(D;;GA;;;WD)", SDDL_REVISION_1,
-                                                             &sa.lpSecurityDescriptor, NULL);
-        e = CreateEventW(&sa, FALSE, FALSE, n);
-        CHECK(e != NULL, "cannot make %ls: error %lu", n, GetLastError());
-        /* First a follower that asks before its event exists (as one left
-           by a follower that ended might): then it makes it, and is woken. */
-        sleep[1 + 2 * 6] = (LONG)GetCurrentProcessId();
-        InterlockedExchange(&sleep[2 + 2 * 6], 1);
-        InterlockedExchange(&sleep[0], 1);
-        say(&w, "5 n5\n");
-        Sleep(300);
-        swprintf(n, MAX_PATH, L"%ls.w6", mu);
-        e6 = CreateEventW(NULL, FALSE, FALSE, n);
-        InterlockedExchange(&sleep[2 + 2 * 6], 1);
-        InterlockedExchange(&sleep[0], 1);
-        say(&w, "6 n6\n");
-        CHECK(e6 && WaitForSingleObject(e6, 2000) == WAIT_OBJECT_0, "a follower whose event "
-              "came after its first ask was not woken at its second");
-        if (e6)
-            CloseHandle(e6);
-        sleep[1 + 2 * 5] = (LONG)GetCurrentProcessId();
-        for (int k = 2; k <= 4; k++) {
-            InterlockedExchange(&sleep[2 + 2 * 5], 1);     /* asked */
-            InterlockedExchange(&sleep[0], 1);              /* asking */
-            say(&w, k == 2 ? "2 n2\n" : k == 3 ? "3 n3\n" : "4 n4\n");
-            Sleep(300);
-        }
-        UnmapViewOfFile(sleep);
-        CloseHandle(h);
-    }
-    finish(&w, LIMIT);
-    for (p = w.err.data; (p = strstr(p, "is not woken")) != NULL; p++)
-        said++;
-    CHECK(w.code == 0 && said == 1 && strstr(w.err.data, "(error 5)"), "memwrite beside a "
-          "follower it may not wake: exit %d, said so %d times: %s", w.code, said, w.err.data);
-    if (e)
-        CloseHandle(e);
-    LocalFree(sa.lpSecurityDescriptor);
-}
-
 /* memwrite -s: each object's DACL, read back, grants Everyone (WD) what
    its users need and no more; readers and followers work; nobody may open
-   the record to write; a follower's event lets memwrite's user set it. A
+   the record to write, nor set the generation's event. A
    DACL that denies everyone turns memread away with error 5 and a hint. */
 void access_rights(const wchar_t *m)
 {
@@ -140,7 +93,8 @@ void access_rights(const wchar_t *m)
         {L"", 0x20000 | 0x1 | 0x4, 0},                  /* SECTION_QUERY, MAP_READ */
         {L".sleep", 0x20000 | 0x1 | 0x4 | 0x2, 0},      /* and MAP_WRITE */
         {L".ready", 0x20000 | 0x100000 | 0x1, 0x100002}, /* SYNCHRONIZE, QUERY_STATE; */
-        {L".alive", 0x20000 | 0x100000 | 0x1, 0x100001}, /* SYNCHRONIZE, MODIFY_STATE */
+        {L".alive", 0x20000 | 0x1, 0x100001},           /* QUERY_STATE; SYNCHRONIZE, MODIFY */
+        {NULL, 0x20000 | 0x100000 | 0x1, 0},            /* the generation's: SYNCHRONIZE, QUERY */
     };
     union {
         TOKEN_USER user;
@@ -149,12 +103,10 @@ void access_rights(const wchar_t *m)
     ACCESS_MASK mine = 0;
     HANDLE token;
     DWORD len;
-    PSID everyone = NULL, owner = NULL;
-    PSECURITY_DESCRIPTOR sd = NULL;
+    PSID everyone = NULL;
     wchar_t n[MAX_PATH];
     struct proc w, f, r;
     ACCESS_MASK got = 0;
-    HANDLE h;
     int aces;
 
     ConvertStringSidToSidW(L"WD", &everyone);
@@ -165,7 +117,10 @@ void access_rights(const wchar_t *m)
     start(&w, L"memwrite", L"-m %ls -s D:(A;;GA;;;WD) 1 n1", m);
     if (wait_writer(m, LIMIT)) {
         for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
-            swprintf(n, MAX_PATH, L"%ls%ls", m, objs[i].suffix);
+            if (objs[i].suffix)
+                swprintf(n, MAX_PATH, L"%ls%ls", m, objs[i].suffix);
+            else
+                gen_of(m, n);
             CHECK(dacl_of(read_control(n, i), everyone, &got, &aces)
                   && aces == 1 + !!objs[i].self && got == objs[i].want, "%ls: the DACL read "
                   "back grants Everyone 0x%lx, not 0x%lx, in %d allow ACEs, not %d", n, got,
@@ -181,22 +136,14 @@ void access_rights(const wchar_t *m)
         reads(m, "1\r\nn1\r\n");
         start(&f, L"memread", L"-f -m %ls", m);
         CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
-        swprintf(n, MAX_PATH, L"%ls.sleep", m);
-        if ((h = OpenFileMappingW(READ_CONTROL, FALSE, n)) != NULL) {
-            GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
-                            NULL, &sd);
-            CloseHandle(h);
-        }
-        swprintf(n, MAX_PATH, L"%ls.w0", m);
-        CHECK(owner && dacl_of(OpenEventW(READ_CONTROL, FALSE, n), owner, &got, &aces)
-              && (got & EVENT_MODIFY_STATE), "the follower's event does not let memwrite's "
-              "user (the owner of .sleep) set it: 0x%lx", got);
+        gen_of(m, n);
+        CHECK(!OpenEventW(EVENT_MODIFY_STATE, FALSE, n) && GetLastError() == ERROR_ACCESS_DENIED,
+              "the generation's event opened to set it: error %lu", GetLastError());
         say(&w, "2 n2\n");
         finish(&w, LIMIT);
         finish(&f, LIMIT);
         CHECK(f.code == 0 && !strcmp(f.out.data, "1\r\nn1\r\n2\r\nn2\r\n"),
               "the follower: exit %d, \"%s\" %s", f.code, f.out.data, f.err.data);
-        LocalFree(sd);
     } else {
         finish(&w, LIMIT);
     }
@@ -213,7 +160,6 @@ void access_rights(const wchar_t *m)
     }
     finish(&w, LIMIT);
     CHECK(w.code == 0, "memwrite -s D:(D;;GA;;;WD): exit %d: %s", w.code, w.err.data);
-    unwakable(m);
 }
 
 /* memwrite -s, stopped while a reader still holds .ready and a follower
@@ -289,8 +235,8 @@ void sddl_parts(const wchar_t *m)
     }
     finish(&w, LIMIT);
     CHECK(w.code == 0, "memwrite with a label: exit %d: %s", w.code, w.err.data);
-    /* Without -s, the medium label: on memwrite's objects, a waiting
-       reader's .ready and a follower's event. */
+    /* Without -s, the medium label: on memwrite's objects, the
+       generation's event among them, and a waiting reader's .ready. */
     start(&r, L"memread", L"-w 5 -m %ls", m);
     ready_name(n, m);
     for (int tries = 0; tries < 500 && !(h = OpenEventW(READ_CONTROL, FALSE, n)); tries++)
@@ -301,9 +247,11 @@ void sddl_parts(const wchar_t *m)
         start(&f, L"memread", L"-f -m %ls", m);
         CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
         for (int i = 0; i < 5; i++) {
-            swprintf(n, MAX_PATH, L"%ls%ls", m, i < 4 ? suffix[i] : L".w0");
-            h = i < 4 ? read_control(n, i) : OpenEventW(READ_CONTROL, FALSE, n);
-            CHECK(label_of(h, L"ME"), "%ls: no medium label read back", n);
+            if (i < 4)
+                swprintf(n, MAX_PATH, L"%ls%ls", m, suffix[i]);
+            else
+                gen_of(m, n);
+            CHECK(label_of(read_control(n, i), L"ME"), "%ls: no medium label read back", n);
         }
     }
     finish(&r, LIMIT);
@@ -347,9 +295,9 @@ static ACCESS_MASK granted(HANDLE p, const wchar_t *name)
 }
 
 /* Each handle asks for what its program needs and no more, read back from
-   the programs' own handles: memwrite's .alive and .ready, taken over;
-   a follower's .alive, which it may release to pass it on, and its event;
-   a waiting reader's .ready. */
+   the programs' own handles: memwrite's .alive and .ready, taken over,
+   and the generation's event; a follower's .alive, which it may see but
+   not hold, and the generation's event; a waiting reader's .ready. */
 void asked_rights(const wchar_t *m)
 {
     wchar_t n[MAX_PATH];
@@ -377,11 +325,13 @@ void asked_rights(const wchar_t *m)
         start(&f, L"memread", L"-f -m %ls", m);
         CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
         swprintf(n, MAX_PATH, L"%ls.alive", m);
-        CHECK((got = granted(f.pi.hProcess, n)) == 0x100001, "a follower's .alive: 0x%lx, "
-              "not SYNCHRONIZE | MUTEX_MODIFY_STATE", got);
-        swprintf(n, MAX_PATH, L"%ls.w0", m);
-        CHECK((got = granted(f.pi.hProcess, n)) == 0x100000, "a follower's event: 0x%lx, "
-              "not SYNCHRONIZE", got);
+        CHECK((got = granted(f.pi.hProcess, n)) == 0x1, "a follower's .alive: 0x%lx, "
+              "not MUTANT_QUERY_STATE alone (it may not hold it)", got);
+        gen_of(m, n);
+        CHECK((got = granted(f.pi.hProcess, n)) == 0x100000, "a follower's generation "
+              "event: 0x%lx, not SYNCHRONIZE", got);
+        CHECK((got = granted(w.pi.hProcess, n)) == 0x100002, "memwrite's generation event: "
+              "0x%lx, not SYNCHRONIZE | EVENT_MODIFY_STATE", got);
         finish(&w, LIMIT);
         finish(&f, LIMIT);
     } else {
