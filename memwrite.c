@@ -374,6 +374,68 @@ static const wchar_t *unwanted(PSECURITY_DESCRIPTOR sd, PACL *label)
     return NULL;
 }
 
+#define WAIT_ON_PROCESS (SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION)
+
+/* Add ace of -s's DACL to acl, its mask cut to what a follower needs of
+   this process: to wait on it, and to read its start time. */
+static BOOL add_cut(PACL acl, const ACCESS_ALLOWED_ACE *ace)
+{
+    static GENERIC_MAPPING map = {READ_CONTROL | PROCESS_QUERY_LIMITED_INFORMATION,
+                                  STANDARD_RIGHTS_WRITE,
+                                  WAIT_ON_PROCESS | STANDARD_RIGHTS_EXECUTE, PROCESS_ALL_ACCESS};
+    ACCESS_MASK mask = ace->Mask;
+
+    MapGenericMask(&mask, &map);
+    if (!(mask &= WAIT_ON_PROCESS))
+        return TRUE;
+    return ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE
+           ? AddAccessAllowedAceEx(acl, ACL_REVISION, 0, mask, (PSID)&ace->SidStart)
+           : AddAccessDeniedAceEx(acl, ACL_REVISION, 0, mask, (PSID)&ace->SidStart);
+}
+
+/* For -s: let whom -s lets follow wait on this process, which a follower
+   does to see memwrite end: its own DACL grants that to this user alone.
+   -s's denials come first, then the process's own entries, then -s's
+   grants. A process with no DACL, open to all, is left so. */
+static const wchar_t *let_wait(PACL dacl)
+{
+    PSECURITY_DESCRIPTOR sd;
+    ACCESS_ALLOWED_ACE *ace;    /* an allow and a deny ACE are laid out alike */
+    PACL own = NULL, made;
+    const wchar_t *why = L"it cannot be put on memwrite's process";
+    DWORD size;
+
+    if (GetSecurityInfo(GetCurrentProcess(), SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION,
+                        NULL, NULL, &own, NULL, &sd) != ERROR_SUCCESS)
+        return why;
+    size = (own ? own->AclSize : 0) + dacl->AclSize + sizeof(ACL);
+    if (!own || !(made = LocalAlloc(LPTR, size))) {
+        LocalFree(sd);
+        return own ? L"out of memory" : NULL;
+    }
+    if (!InitializeAcl(made, size, ACL_REVISION))
+        goto done;
+    for (DWORD i = 0; i < dacl->AceCount; i++)
+        if (!GetAce(dacl, i, (void **)&ace)
+            || (ace->Header.AceType == ACCESS_DENIED_ACE_TYPE && !add_cut(made, ace)))
+            goto done;
+    for (DWORD i = 0; i < own->AceCount; i++)
+        if (!GetAce(own, i, (void **)&ace)
+            || !AddAce(made, ACL_REVISION, MAXDWORD, ace, ace->Header.AceSize))
+            goto done;
+    for (DWORD i = 0; i < dacl->AceCount; i++)
+        if (!GetAce(dacl, i, (void **)&ace)
+            || (ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE && !add_cut(made, ace)))
+            goto done;
+    if (SetSecurityInfo(GetCurrentProcess(), SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION,
+                        NULL, NULL, made, NULL) == ERROR_SUCCESS)
+        why = NULL;
+done:
+    LocalFree(made);
+    LocalFree(sd);
+    return why;
+}
+
 /* For -s: the DACL of sd, made once for each object with every grant cut
    to what readers and followers need there, so that no grant lets them
    write the record; denials stay whole; then a grant to this user of what
@@ -440,7 +502,7 @@ static const wchar_t *set_access(PSECURITY_DESCRIPTOR sd)
                 return L"its label cannot be copied";
         }
     }
-    return NULL;
+    return let_wait(dacl);
 }
 
 /* The security attributes for object k: -s's, or NULL for the default. */

@@ -107,6 +107,7 @@ void access_rights(const wchar_t *m)
     wchar_t n[MAX_PATH];
     struct proc w, f, r;
     ACCESS_MASK got = 0;
+    HANDLE h = NULL;
     int aces;
 
     ConvertStringSidToSidW(L"WD", &everyone);
@@ -131,6 +132,12 @@ void access_rights(const wchar_t *m)
             /* With no label in -s, the medium one. */
             CHECK(label_of(read_control(n, i), L"ME"), "%ls: no medium label read back", n);
         }
+        /* Followers wait on memwrite's process: -s's grant, cut to that. */
+        DuplicateHandle(GetCurrentProcess(), w.pi.hProcess, GetCurrentProcess(), &h,
+                        READ_CONTROL, FALSE, 0);
+        CHECK(dacl_of(h, everyone, &got, &aces) && got == 0x101000, "memwrite's process: the "
+              "DACL read back grants Everyone 0x%lx, not SYNCHRONIZE | "
+              "PROCESS_QUERY_LIMITED_INFORMATION", got);
         CHECK(!OpenFileMappingW(FILE_MAP_WRITE, FALSE, m) && GetLastError() == ERROR_ACCESS_DENIED,
               "the record's section opened for writing: error %lu", GetLastError());
         reads(m, "1\r\nn1\r\n");
