@@ -167,11 +167,11 @@ static BOOL token_info(TOKEN_INFORMATION_CLASS what, void *out, DWORD size)
 }
 
 /* The mandatory label for what one program makes and the other writes to
-   (.sleep and a waiting reader's .ready): medium, so that
-   a program at medium integrity may write to it when its maker runs higher,
-   elevated or as a service (Mandatory Integrity Control: no write up). A
-   maker below medium may not label above itself, and its objects carry
-   its own low label already: none. As SDDL, or "". */
+   (.sleep, a waiting reader's .ready): medium, so that a program at medium
+   integrity may write to it when its maker runs higher, elevated or as a
+   service (Mandatory Integrity Control: no write up). A maker below medium
+   may not label above itself, and its objects carry its own low label
+   already: none. As SDDL, or "". */
 static const wchar_t *write_label(void)
 {
     union {
@@ -285,6 +285,8 @@ static void fail(const wchar_t *call, const wchar_t *name, DWORD err,
         msg[len - 1] = 0;
     if (!hint && err == ERROR_INVALID_HANDLE)
         hint = L"the name is taken by an object of another kind: use another -m";
+    if (!hint && err == ERROR_PATH_NOT_FOUND)
+        hint = L"the name leads nowhere (another program's symbolic link?): use another -m";
     warn(L"%ls \"%ls\": %ls (error %lu)%ls%ls", call, clip(name, cut), msg, err,
          hint ? L"; " : L"", hint ? hint : L"");
 }

@@ -472,7 +472,8 @@ void squatted(const wchar_t *m)
         finish(&w, LIMIT);
         sprintf(want, "\"%ls\": ", n);
         CHECK(i == 0 ? w.code == 0 : w.code == 1 && one_line(w.err.data)
-              && strstr(w.err.data, want) && strstr(w.err.data, "(error 3)")
+              && strstr(w.err.data, want) && strstr(w.err.data, "(error 3); the name leads "
+                        "nowhere")
               && !exists(mm), "memwrite beside a link %ls: exit %d: %s", n, w.code, w.err.data);
         CloseHandle(link);
     }
