@@ -480,9 +480,10 @@ void squatted(const wchar_t *m)
 }
 
 /* memwrite's messages never hold up its stop. With stderr a pipe nobody
-   drains: 2,000 bad lines, an update and an empty line, and memwrite
-   publishes the update, stops at once (its follower exits 0 on the update)
-   and exits 1. With stderr drained, each bad line is said or counted. */
+   drains: 2,000 bad lines and an update, which its follower prints, then
+   an empty line: memwrite stops at once, its follower exits 0 while
+   memwrite still waits a second for its messages, and memwrite exits 1.
+   With stderr drained, each bad line is said or counted. */
 void stuck_lines(const wchar_t *m)
 {
     static char lines[2 * 2000 + 16];
@@ -494,7 +495,7 @@ void stuck_lines(const wchar_t *m)
 
     for (int i = 0; i < 2000; i++)
         memcpy(lines + 2 * i, "x\n", 2);        /* each refused: no NAME */
-    strcpy(lines + 4000, "2 n2\n\n");
+    strcpy(lines + 4000, "2 n2\n");
     for (int stuck = 1; stuck >= 0 && !*why; stuck--) {
         swprintf(mm, MAX_PATH, L"%ls.%d", m, stuck);
         start_with(&w, stuck ? ERR_STUCK : 0, L"memwrite", L"-m %ls 1 n1", mm);
@@ -504,12 +505,20 @@ void stuck_lines(const wchar_t *m)
         }
         start(&f, L"memread", L"-f -m %ls", mm);
         CHECK(wait_lines(&f.out, 2, LIMIT), "the follower printed nothing: %s", f.err.data);
-        t0 = GetTickCount64();
         say_n(&w, lines, (DWORD)strlen(lines));
+        CHECK(wait_lines(&f.out, 4, LIMIT), "stderr %s: the follower did not print the update "
+              "after 2,000 bad lines", stuck ? "stuck" : "drained");
+        Sleep(100);             /* it sleeps again */
+        t0 = GetTickCount64();
+        say(&w, "\n");
         WaitForSingleObject(f.pi.hProcess, 5000);
         ms = GetTickCount64() - t0;
         CHECK(ms < 2000, "the follower took %llu ms to see the stop, stderr %s", ms,
               stuck ? "stuck" : "drained");
+        /* The stop reaches followers before memwrite's last second for its
+           messages, not only with its end. */
+        CHECK(!stuck || WaitForSingleObject(w.pi.hProcess, 0) == WAIT_TIMEOUT, "the follower "
+              "saw the stop only when memwrite ended");
         WaitForSingleObject(w.pi.hProcess, 5000);
         ms = GetTickCount64() - t0;
         CHECK(ms < 3000, "memwrite took %llu ms to exit after its empty line, stderr %s", ms,
