@@ -44,6 +44,15 @@ OTHER_PAIR = $(if $(shell command -v $(OTHER_CC) 2>/dev/null),\
 WINE32  = $(if $(wildcard /usr/lib/wine/wine64),$(wildcard /usr/lib/wine/wine),wine)
 WINE32_PKG = wine32:i386 (dpkg --add-architecture i386, apt-get update, apt-get install wine32:i386)
 WINE32_NOTE = $(if $(WINE32),,@echo "32-bit Wine not found, so case 24 will skip: install $(WINE32_PKG)")
+# Why the i686 pair cannot run here, if it cannot, and the command that makes
+# it run, for case 24's skip line: the suite reads MEMTEST_WHY32 (tests/port.c).
+WHY32   = $(shell if out=$$(bash .ci/probe-i386); then \
+  $(if $(WINE32),:,echo "32-bit Wine is not installed; sudo bash .ci/wine32 installs it"); \
+  else case $$out in (*"Exec format error") echo "this kernel refuses 32-bit x86 programs\
+ (Exec format error); sudo bash .ci/i386 makes them run, through qemu-i386";; \
+  (*) echo "32-bit x86 programs do not run here ($$out); see .ci/i386";; esac; fi)
+TEST_ENV = $(if $(filter i686,$(OTHER)),$(call why32_env,$(WHY32)))
+why32_env = $(if $(1),MEMTEST_WHY32="$(1)")
 export WINEDEBUG ?= -all
 export WINEDLLOVERRIDES ?= mscoree,mshtml=
 # Wine makes a missing prefix on its first command, and two programs started
@@ -116,7 +125,7 @@ test: all $(addprefix $(OUT),$(TESTS))
 	$(PREFIX)
 	+$(OTHER_PAIR)
 	$(WINE32_NOTE)
-	$(RUN) ./$(OUT)tests/run$(EXE) $(if $(OTHER),--other $(OTHER))
+	$(TEST_ENV) $(RUN) ./$(OUT)tests/run$(EXE) $(if $(OTHER),--other $(OTHER))
 
 bench: all $(addprefix $(OUT),$(BENCH) tests/article/memwrite$(EXE))
 	$(PREFIX)
