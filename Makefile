@@ -59,7 +59,15 @@ export WINEDLLOVERRIDES ?= mscoree,mshtml=
 # at once while it does can race ("wine: chdir to .../server-...: No such
 # file or directory"). So before demo, test and bench start any, one Wine
 # command makes it, unless its registry shows it made already.
-PREFIX  = @test -f "$${WINEPREFIX:-$$HOME/.wine}/system.reg" || $(WINE64) cmd /c exit
+WINEPFX = $${WINEPREFIX:-$$HOME/.wine}
+PREFIX  = @{ test -f "$(WINEPFX)/system.reg" || $(WINE64) cmd /c exit; }$(if $(wildcard /usr/lib/wine/wine), && $(PREFIX32))
+# A prefix made while 32-bit programs could not run (on a kernel that refuses
+# them, before .ci/i386) has no 32-bit half, and they fail to load
+# kernel32.dll in it: where they run now, Wine brings it up to date.
+PREFIX32 = { test -f "$(WINEPFX)/drive_c/windows/syswow64/kernel32.dll" || \
+  ! bash .ci/probe-i386 >/dev/null || { echo "$(WINEPFX) has no 32-bit half (made when \
+32-bit programs could not run): Wine updates it"; rm -f "$(WINEPFX)/.update-timestamp"; \
+  $(WINE64) cmd /c exit; }; }
 endif
 
 # The default build sits at the top; any other ARCH builds into a folder of
