@@ -97,6 +97,12 @@ endif
 ifneq ($(RUN),)
 ifneq ($(filter demo test bench soak,$(GOALS)),)
 $(call need,$(RUN),wine and wine64 (apt-get install))
+ifeq ($(ARCH),i686)
+I386_OUT := $(shell bash .ci/probe-i386 2>&1)
+ifneq ($(I386_OUT),)
+$(error 32-bit x86 programs do not run here ($(I386_OUT)): sudo bash .ci/i386 makes them run, through qemu-i386)
+endif
+endif
 ifeq ($(ARCH)$(WINE32),i686)
 $(error 32-bit Wine not found: install $(WINE32_PKG))
 endif
