@@ -44,13 +44,30 @@ OTHER_PAIR = $(if $(shell command -v $(OTHER_CC) 2>/dev/null),\
 WINE32  = $(if $(wildcard /usr/lib/wine/wine64),$(wildcard /usr/lib/wine/wine),wine)
 WINE32_PKG = wine32:i386 (dpkg --add-architecture i386, apt-get update, apt-get install wine32:i386)
 WINE32_NOTE = $(if $(WINE32),,@echo "32-bit Wine not found, so case 24 will skip: install $(WINE32_PKG)")
+# Why the i686 pair cannot run here, if it cannot, and the command that makes
+# it run, for case 24's skip line: the suite reads MEMTEST_WHY32 (tests/port.c).
+WHY32   = $(shell if out=$$(bash .ci/probe-i386); then \
+  $(if $(WINE32),:,echo "32-bit Wine is not installed; sudo bash .ci/wine32 installs it"); \
+  else case $$out in (*"Exec format error") echo "this kernel refuses 32-bit x86 programs\
+ (Exec format error); sudo bash .ci/i386 makes them run, through qemu-i386";; \
+  (*) echo "32-bit x86 programs do not run here ($$out); see .ci/i386";; esac; fi)
+TEST_ENV = $(if $(filter i686,$(OTHER)),$(call why32_env,$(WHY32)))
+why32_env = $(if $(1),MEMTEST_WHY32="$(1)")
 export WINEDEBUG ?= -all
 export WINEDLLOVERRIDES ?= mscoree,mshtml=
 # Wine makes a missing prefix on its first command, and two programs started
 # at once while it does can race ("wine: chdir to .../server-...: No such
 # file or directory"). So before demo, test and bench start any, one Wine
 # command makes it, unless its registry shows it made already.
-PREFIX  = @test -f "$${WINEPREFIX:-$$HOME/.wine}/system.reg" || $(WINE64) cmd /c exit
+WINEPFX = $${WINEPREFIX:-$$HOME/.wine}
+PREFIX  = @{ test -f "$(WINEPFX)/system.reg" || $(WINE64) cmd /c exit; }$(if $(wildcard /usr/lib/wine/wine), && $(PREFIX32))
+# A prefix made while 32-bit programs could not run (on a kernel that refuses
+# them, before .ci/i386) has no 32-bit half, and they fail to load
+# kernel32.dll in it: where they run now, Wine brings it up to date.
+PREFIX32 = { test -f "$(WINEPFX)/drive_c/windows/syswow64/kernel32.dll" || \
+  ! bash .ci/probe-i386 >/dev/null || { echo "$(WINEPFX) has no 32-bit half (made when \
+32-bit programs could not run): Wine updates it"; rm -f "$(WINEPFX)/.update-timestamp"; \
+  $(WINE64) cmd /c exit; }; }
 endif
 
 # The default build sits at the top; any other ARCH builds into a folder of
@@ -80,6 +97,12 @@ endif
 ifneq ($(RUN),)
 ifneq ($(filter demo test bench soak,$(GOALS)),)
 $(call need,$(RUN),wine and wine64 (apt-get install))
+ifeq ($(ARCH),i686)
+I386_OUT := $(shell bash .ci/probe-i386 2>&1)
+ifneq ($(I386_OUT),)
+$(error 32-bit x86 programs do not run here ($(I386_OUT)): sudo bash .ci/i386 makes them run, through qemu-i386)
+endif
+endif
 ifeq ($(ARCH)$(WINE32),i686)
 $(error 32-bit Wine not found: install $(WINE32_PKG))
 endif
@@ -116,7 +139,7 @@ test: all $(addprefix $(OUT),$(TESTS))
 	$(PREFIX)
 	+$(OTHER_PAIR)
 	$(WINE32_NOTE)
-	$(RUN) ./$(OUT)tests/run$(EXE) $(if $(OTHER),--other $(OTHER))
+	$(TEST_ENV) $(RUN) ./$(OUT)tests/run$(EXE) $(if $(OTHER),--other $(OTHER))
 
 bench: all $(addprefix $(OUT),$(BENCH) tests/article/memwrite$(EXE))
 	$(PREFIX)

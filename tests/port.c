@@ -4,6 +4,7 @@
 #include "harness.h"
 #include <tlhelp32.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include "cases.h"
@@ -201,9 +202,17 @@ void mixed(const wchar_t *m)
     }
     swprintf(rprog, MAX_PATH + 20, L"%ls\\memread", other);
     if (!start(&r, rprog, L"--help")) {
+        /* Under Wine, make says why 32-bit programs cannot run, if it knows:
+           what Windows is told (error 1359) does not. */
+        const char *hint = getenv("MEMTEST_WHY32");
+
         finish(&r, LIMIT);
-        snprintf(skip, sizeof skip, "cannot start the other architecture's programs here: %s "
-                 "(for 32-bit ones under Wine, see .ci/wine32)", why);
+        if (hint && *hint)
+            snprintf(skip, sizeof skip, "cannot start the other architecture's programs here: "
+                     "%s (%s)", hint, why);
+        else
+            snprintf(skip, sizeof skip, "cannot start the other architecture's programs here: "
+                     "%s (for 32-bit ones under Wine, see .ci/wine32)", why);
         *why = 0;
         return;
     }
