@@ -324,34 +324,48 @@ void slow_writes(const wchar_t *m)
 }
 
 /* Three followers, one started before memwrite with -w: each prints
-   every update it is given time for, then the last one, and exits 0. */
+   every update it is given time for, then the last one, and exits 0. Then
+   the same under Global\, where the generation's event is Global\ too. */
 void follows(const wchar_t *m)
 {
     static const char *want = "1\r\nn1\r\n2\r\nn2\r\n3\r\nn3\r\n4\r\nn4\r\n5\r\nn5\r\n";
     static struct proc f[3];
+    wchar_t mm[MAX_PATH], n[MAX_PATH];
+    LONG v[12] = {0};
     struct proc w;
     char line[32];
+    HANDLE h;
 
-    start(&f[0], L"memread", L"-f -w 10 -m %ls", m);
-    Sleep(200);
-    start(&w, L"memwrite", L"-m %ls 1 n1", m);
-    if (wait_writer(m, LIMIT)) {
-        for (int i = 1; i < 3; i++)
-            start(&f[i], L"memread", L"-m %ls -f", m);
-        for (int v = 2; v <= 5 && !*why; v++) {
-            for (int i = 0; i < 3; i++)
-                CHECK(wait_lines(&f[i].out, 2 * (v - 1), LIMIT),
-                      "follower %d did not print version %d", i, v - 1);
-            sprintf(line, "%d n%d\n", v, v);
-            say(&w, line);
+    for (int global = 0; global < 2 && !*why; global++) {
+        swprintf(mm, MAX_PATH, global ? L"Global\\%ls" : L"%ls", m);
+        start(&f[0], L"memread", L"-f -w 10 -m %ls", mm);
+        Sleep(200);
+        start(&w, L"memwrite", L"-m %ls 1 n1", mm);
+        if (wait_writer(mm, LIMIT)) {
+            for (int i = 1; i < 3; i++)
+                start(&f[i], L"memread", L"-m %ls -f", mm);
+            for (int k = 2; k <= 5 && !*why; k++) {
+                for (int i = 0; i < 3; i++)
+                    CHECK(wait_lines(&f[i].out, 2 * (k - 1), LIMIT),
+                          "follower %d did not print version %d", i, k - 1);
+                sprintf(line, "%d n%d\n", k, k);
+                say(&w, line);
+            }
+            peek(mm, v, sizeof v);
+            gen_name(n, mm, v[GEN]);
+            CHECK((h = OpenEventW(SYNCHRONIZE, FALSE, n)) != NULL, "%ls cannot be opened: "
+                  "error %lu", n, GetLastError());
+            if (h)
+                CloseHandle(h);
         }
-    }
-    finish(&w, LIMIT);
-    CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
-    for (int i = 0; i < 3; i++) {
-        finish(&f[i], LIMIT);
-        CHECK(f[i].code == 0 && !strcmp(f[i].out.data, want) && !*f[i].err.data,
-              "follower %d: exit %d, \"%s\", %s", i, f[i].code, f[i].out.data, f[i].err.data);
+        finish(&w, LIMIT);
+        CHECK(w.code == 0, "memwrite: exit %d: %s", w.code, w.err.data);
+        for (int i = 0; i < 3; i++) {
+            finish(&f[i], LIMIT);
+            CHECK(f[i].code == 0 && !strcmp(f[i].out.data, want) && !*f[i].err.data,
+                  "follower %d of %ls: exit %d, \"%s\", %s", i, mm, f[i].code, f[i].out.data,
+                  f[i].err.data);
+        }
     }
 }
 
