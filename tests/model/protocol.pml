@@ -540,7 +540,7 @@ check:
             :: else
             fi
         };
-#if !defined(MUT_ASKING_BEFORE_GEN) && !defined(MUT_ASKING_BEFORE_OPEN) && !defined(MUT_ASK_AFTER_LOOK)
+#if !defined(MUT_ASKING_BEFORE_GEN) && !defined(MUT_ASKING_BEFORE_OPEN) && !defined(MUT_LOOK_BEFORE_ASK)
         asking = 1;                             /* InterlockedExchange(asking, 1); fence */
 #endif
         atomic {
@@ -565,7 +565,7 @@ check:
             fi
         };
 #endif
-#ifdef MUT_ASK_AFTER_LOOK
+#ifdef MUT_LOOK_BEFORE_ASK
         asking = 1;                             /* asked after the last look */
 #endif
         atomic {
