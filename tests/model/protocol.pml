@@ -4,6 +4,13 @@
    out is in tests/README.md, "The model". A change to the protocol changes
    this file in the same commit.
 
+   The design of issue 25: followers sleep on the current generation's
+   event, a manual-reset event under a fresh random name that memwrite
+   publishes in its section as gen; the waker ends a generation (publishes
+   the next name, then sets the old event and closes it) for each kick that
+   a publish makes when a follower asked; a stop sets stopped and then the
+   last generation's event; a death is seen on memwrite's process handle.
+
    One shared access is one step; spin tries every interleaving of them,
    under sequential consistency. Where a fence of the C code forbids a
    reordering that a weaker memory model (ARM64) allows, a mutation below
@@ -19,116 +26,119 @@
                                last version and exits 0
      death_exits_1_none_waits  at memwrite's death every follower exits 1,
                                none is left waiting
-     no_shared_slot            no two followers own a slot (its event)
-     no_slot_lost              with memwrite idle, every event name that
-                               exists is held by a follower that is there
-     no_sleep_after_unmap      memwrite's waker never touches .sleep after
-                               memwrite unmapped it
+     exits_1_only_at_death     no follower exits 1 while memwrite lives
+                               (suspended mid-publish, say) or after it
+                               stopped cleanly
+     waits_only_on_memwrites_event
+                               a follower never sleeps on a stranger's
+                               object (unless memwrite's process has ended,
+                               which wakes it at once)
+     no_spin                   a follower woken by its event finds the
+                               generation ended (gen moved on) or stopped
+                               set: so each wake-up is paid for by one
+                               turn of the waker or by the stop, and a set
+                               event is never waited on again
    and spin's own: no invalid end state (a process stuck where it may not
-   rest). */
+   rest). Frozen followers are left out of the checks at the end, and
+   nothing else may depend on them. */
 
 #ifndef NFOL
-#define NFOL 2                  /* follower processes */
-#endif
-#ifndef NINC
-#define NINC 1                  /* lives of follower 0: 2, one leaves, one comes */
+#define NFOL 1                  /* follower processes */
 #endif
 #ifndef NPUB
-#define NPUB 3                  /* publishes, the first one share()'s */
+#define NPUB 2                  /* publishes, the first one share()'s */
 #endif
-#define NSLOT NFOL              /* slots in .sleep, each with its name .wN */
+#ifndef CFAIL
+#define CFAIL 0                 /* the waker's failed creates, each retried */
+#endif
+/* Names: a small pool. memwrite never takes a name twice (a fresh random
+   name does not come again), and makes at most NPUB more after share()'s,
+   one per kick; the stranger holds at most one: NPUB + 2 always leaves
+   memwrite a free one. */
+#ifdef MUT_GEN_TORN
+#define TORN (NPUB + 2)         /* a mixture of two names, that memwrite never makes */
+#define NNAME (NPUB + 3)
+#else
+#define NNAME (NPUB + 2)
+#endif
 #define NONE 255
 
 hidden byte seqlock_no_mixed_record = 1;
 hidden byte no_lost_wakeup = 1;
 hidden byte clean_stop_exits_0_last = 1;
 hidden byte death_exits_1_none_waits = 1;
-hidden byte no_shared_slot = 1;
-hidden byte no_slot_lost = 1;
-hidden byte no_sleep_after_unmap = 1;
+hidden byte exits_1_only_at_death = 1;
+hidden byte waits_only_on_memwrites_event = 1;
+hidden byte no_spin = 1;
 
-/* The section (struct shared). */
+/* memwrite's section (struct shared), read-only to followers */
 byte seq;                       /* 2k once publish k is whole; odd: changing */
 byte ra, rb;                    /* the record's two halves: publish k writes k */
 bit stopped;
+byte gen;                       /* the current generation's name */
 
-/* .alive, the mutex */
-#define A_HELD 0                /* by memwrite */
-#define A_FREE 1
-#define A_ABANDONED 2
-#define A_FOL 3                 /* 3 + f: held by follower f */
-byte alive = A_HELD;
-
-/* .sleep (struct sleepers) */
+/* .sleep */
 bit asking;
-bit asked[NSLOT];
-byte spid[NSLOT];                /* a hint: f + 1, or 0 */
 
-/* The event objects named .wN: who holds a handle, and whether it is set.
-   The name exists while anyone holds it; a new object starts unset. */
-byte hold[NSLOT];               /* followers' handles, a bit each */
-bit mwh[NSLOT];                 /* memwrite's (the waker's) handle */
-bit evset[NSLOT];
+/* Named objects, by name: who holds a handle, what the object is, and
+   whether it is set. A name exists while anyone holds it; an object made
+   anew starts unset; a set event stays set. */
+#define K_MW 0                  /* an event memwrite made */
+#define K_STR 1                 /* a stranger's object */
+bit mwh[NNAME];                 /* memwrite's handle */
+byte fh[NNAME];                 /* followers' handles, a bit each */
+bit sh[NNAME];                  /* the stranger's */
+bit kind[NNAME];
+bit evset[NNAME];
+bit used[NNAME];                /* memwrite made an event under it once */
+#define EXISTS(n) (mwh[n] || fh[n] != 0 || sh[n])
+
+/* The last handle gone, the object goes. */
+inline gc(n)
+{
+    if
+    :: !mwh[n] && fh[n] == 0 && !sh[n] -> evset[n] = 0; kind[n] = K_MW
+    :: else
+    fi
+}
+
+inline close_mw(n)
+{
+    mwh[n] = 0;
+    gc(n)
+}
 
 /* memwrite's own (struct writer) */
 bit lock;                       /* w.lock */
 bit kick;                       /* w.kick, auto-reset */
 bit due;                        /* w.due */
 bit wstop;                      /* w.stop */
-bit retry;                      /* a failed wake-up waits for the waker's timeout */
-#ifndef WFAIL
-#define WFAIL 1
-#endif
-byte wfail = WFAIL;              /* OpenEvent failures (not "not found") left to make */
+bit retry;                      /* a failed create waits for the waker's timeout */
+byte cfail = CFAIL;
+byte cur;                       /* w.gen: the current generation's event, by name */
 bit dead;                       /* memwrite killed */
 bit exited;                     /* memwrite's process ended after a clean stop */
 bit waker_done;
-bit unmapped;                   /* .sleep unmapped by release() */
 byte pubs;                      /* publishes done */
 #define M_STAY 1                /* memwrite runs on after its last publish */
-#define M_STOP 2                /* stopped cleanly: end of input or Ctrl+C, any time */
+#define M_STOP 2                /* stopped cleanly, any time; it may die after stopped */
 #define M_DIE 3                 /* killed, any time */
 byte mode;
 
-/* Bookkeeping for the properties, per follower process (its last life). */
-#define F_NORMAL 1              /* follows to the end */
-#define F_CTRLC 2               /* Ctrl+C'd at some point */
-#define F_DOOMED 3              /* killed at some point */
-#define F_KILLED 4              /* killed now */
-byte fate[NFOL];
-#define R_RUNNING 0
-#define R_OK 1                  /* exit 0 at the stop */
-#define R_FAIL 2                /* exit 1: killed or crashed, or stuck */
-#define R_LEFT 3                /* Ctrl+C */
-#define R_KILLED 4
-#define R_FULL 5                /* every slot taken */
-#define R_NOSTART 6             /* memwrite was gone before it started */
+/* Bookkeeping for the properties, per follower */
+#define R_NOTYET 0              /* not started: memwrite died before its first record */
+#define R_RUNNING 1
+#define R_OK 2                  /* exit 0 */
+#define R_FAIL 3                /* exit 1 */
+#define R_FROZEN 4              /* suspended for good */
 byte res[NFOL];
 byte fprinted[NFOL];            /* follow()'s printed: the seq of the last version printed */
-byte own[NSLOT];                /* followers that took the slot */
+bit freeze[NFOL];               /* this follower is frozen at some step */
+bit frozen[NFOL];               /* and now */
 
-/* CloseHandle on a slot's event: the last handle ends the object. */
-inline close_mw(i)
-{
-    mwh[i] = 0;
-    if
-    :: hold[i] == 0 -> evset[i] = 0
-    :: else
-    fi
-}
-
-inline close_fol(i, f)
-{
-    hold[i] = hold[i] & ~(1 << (f + NFOL * life));
-    if
-    :: hold[i] == 0 && !mwh[i] -> evset[i] = 0
-    :: else
-    fi;
-    own[i]--
-}
-
-/* publish()'s end: if (asking && !InterlockedExchange(due, 1)) SetEvent(kick).
-   (SetEvent on memwrite's own kick event failing is not modelled.) */
+/* publish()'s end: if (asking) { fence; if (!InterlockedExchange(due, 1))
+   SetEvent(kick) }. (SetEvent on memwrite's own kick failing is not
+   modelled.) */
 inline check_asking()
 {
 #ifdef MUT_KICK_ALWAYS
@@ -161,9 +171,9 @@ proctype publisher()
     bit t;
 
     {
-end_lock:
     do
     :: k <= NPUB ->
+end_lock:                                       /* kept by a stop */
         atomic { lock == 0 -> lock = 1 };       /* EnterCriticalSection */
 #ifdef MUT_ASKING_BEFORE_ODD
         check_asking();                         /* asking read before any seq store is seen */
@@ -185,7 +195,7 @@ end_lock:
         rb = k;
 #endif
 #ifdef MUT_ASKING_BEFORE_EVEN
-        check_asking();                         /* asking read, followers woken, before seq is even */
+        check_asking();                         /* asking read, the waker kicked, before seq is even */
 #endif
         seq++;                                  /* seq = odd + 1 (no wrap: NPUB is small); fence */
 #endif
@@ -200,241 +210,260 @@ end_lock:
     } unless { dead || exited }
 }
 
-/* wake(i): OpenEvent(".wN" by the slot's name) + SetEvent + CloseHandle:
-   memwrite keeps no handle to a follower's event between wake-ups. */
-inline wake(i)
+/* Names nobody has made or holds are all alike: nothing refers to them.
+   So a fresh random name is the lowest of them (symmetry, by hand). */
+#define FRESH(n) (!used[n] && !EXISTS(n))
+inline lowest_fresh(n)
 {
-    atomic {                                    /* OpenEvent */
-        if
-        :: hold[i] == 0 && !mwh[i] -> r = 0     /* not found: the follower is gone */
-#ifdef MUT_CACHE
-        :: mwh[i] -> r = 1                      /* the handle kept from an earlier wake-up */
+    n = 0;
+    do
+    :: n < NNAME && !FRESH(n) -> n++
+    :: else -> break
+    od;
+    assert(n < NNAME)                           /* the pool is big enough */
+}
+
+/* A turn of waker(): due = 0; fence; asking = 0; fence; the next event
+   under a fresh name (new_generation); then next_generation(): gen = the
+   new name; fence; SetEvent(old); CloseHandle(old). A failed create keeps
+   the generation and waits for the retry timeout. */
+inline turn()
+{
+    due = 0;
+#if !defined(MUT_WAKER_CLEAR_LATE) && !defined(MUT_WAKER_KEEPS_ASKING)
+    asking = 0;
 #endif
-        :: (hold[i] != 0 || mwh[i]) && wfail > 0 -> wfail--; r = 2  /* any other failure */
-        :: hold[i] != 0 && !mwh[i] -> mwh[i] = 1; r = 1
+    atomic {                                    /* CreateEventEx, names tried until one is new */
+        if
+        :: cfail > 0 -> cfail--; n = NONE       /* out of resources, or 8 names taken */
+        :: true ->
+            lowest_fresh(n);
+#ifdef MUT_TAKE_EXISTING
+            m = 0;                              /* or one a stranger made: ERROR_ALREADY_EXISTS */
+            do                                  /* not looked at */
+            :: m < NNAME && (used[m] || !EXISTS(m)) -> m++
+            :: else -> break
+            od;
+            if
+            :: m < NNAME -> n = m
+            :: true
+            fi;
+            m = 0;
+#endif
+            used[n] = 1;
+            if
+            :: !EXISTS(n) -> kind[n] = K_MW; evset[n] = 0
+            :: else                             /* (MUT_TAKE_EXISTING) the object there */
+            fi;
+            mwh[n] = 1
         fi
     };
     if
-    :: r == 1 ->
-        atomic {
-            evset[i] = 1;                       /* SetEvent */
-#ifndef MUT_CACHE
-            close_mw(i);                        /* CloseHandle */
+    :: n == NONE ->
+        n = 0;
+#ifdef MUT_WAKER_CLEAR_LATE
+        asking = 0;
 #endif
-            r = 0
-        }
-    :: r == 2 ->
 #ifndef MUT_DROP_FAILED
-        atomic {
-            assert(no_sleep_after_unmap && !unmapped);
-            asked[i] = 1                        /* asked again; asking as it is */
-        };
-#ifndef MUT_RETRY_NO_TIMEOUT
-        retry = 1;                              /* the waker's wait gets a timeout */
+        retry = 1                               /* the waker's wait gets a timeout */
+#else
+        skip                                    /* the failure dropped */
 #endif
+    :: else ->
+#if defined(MUT_SET_BEFORE_GEN)
+        evset[cur] = 1;                         /* the old event set before the new name is out */
+        gen = n;
+        atomic { close_mw(cur); cur = n; n = 0 }
+#elif defined(MUT_CLOSE_BEFORE_GEN)
+        atomic { evset[cur] = 1; close_mw(cur) };   /* the old event let go before the new name is out */
+        atomic { gen = n; cur = n; n = 0 }
+#else
+#ifdef MUT_GEN_TORN
+        gen = TORN;                             /* the name written in two stores */
 #endif
-        r = 0
-    :: r == 0
+        gen = n;                                /* InterlockedExchange(gen); fence */
+#ifdef MUT_WAKER_CLEAR_LATE
+        asking = 0;                             /* asking cleared after the new name is out */
+#endif
+        atomic { evset[cur] = 1; close_mw(cur); cur = n; n = 0 }  /* SetEvent(old); CloseHandle(old) */
+#endif
     fi
 }
 
-/* The scan's start: due = 0; asking = 0; fence. */
-inline clear_flags()
-{
-    due = 0;
-#ifndef MUT_WAKER_KEEPS_ASKING
-    atomic { assert(no_sleep_after_unmap && !unmapped); asking = 0 }
-#endif
-}
-
-/* A scan of waker(): for each slot i, if (asked[i] &&
-   InterlockedExchange(asked[i], 0)) wake(i). */
-inline scan()
-{
-#ifndef MUT_WAKER_CLEAR_LATE
-    clear_flags();
-#endif
-    i = 0;
-    do
-    :: i < NSLOT ->
-        atomic {
-            assert(no_sleep_after_unmap && !unmapped);
-            t = asked[i];
-            asked[i] = 0
-        };
-        if
-        :: t -> t = 0; wake(i)
-        :: else
-        fi;
-        i++
-    :: else -> i = 0; break
-    od;
-#ifdef MUT_WAKER_CLEAR_LATE
-    clear_flags()                               /* due and asking cleared after the scan */
-#endif
-}
-
 /* waker(): waits on {kick, stop}, with a timeout only while a failed
-   wake-up waits to be retried; one scan for each kick or timeout, so that
-   kicks during a scan merge into one more scan. */
+   create waits to be retried; one turn for each kick or timeout, so that
+   kicks during a turn merge into one more turn. */
 proctype waker()
 {
-    byte i, r;
-    bit t;
+    byte n, m;
 
     {
 end_wait:
         do
-        :: atomic { kick -> kick = 0; retry = 0 }; scan()
-        :: atomic { retry -> retry = 0 }; scan()
+        :: atomic { kick -> kick = 0; retry = 0 }; turn()
+        :: atomic { retry -> retry = 0 }; turn()
         :: wstop -> break
         od;
         waker_done = 1
     } unless { dead || exited }
 }
 
-/* memwrite's main thread: share() and stop_sharing(), or its death. */
+/* memwrite's main thread: the stop, or its death. The stop: w.lock taken
+   (no publish after), stopped = 1, the waker ended and waited for; fence;
+   SetEvent(the current generation's event); release(); then the process
+   ends, or lingers (its reporter flushing stderr for up to 1 s, say). */
 proctype memwrite()
 {
-    byte i;
-
     {
         if
         :: mode == M_STAY                       /* stdin stays open: no stop */
         :: mode == M_STOP ->
             pubs >= 1;                          /* after share()'s first publish */
 #ifndef MUT_STOP_NOLOCK
-            atomic { lock == 0 -> lock = 1 };   /* stop_sharing(): EnterCriticalSection, kept */
+            atomic { lock == 0 -> lock = 1 };   /* EnterCriticalSection, kept */
 #endif
+#if !defined(MUT_STOPPED_LATE) && !defined(MUT_STOPPED_AFTER_WAKER)
             stopped = 1;
-            alive = A_FREE;                     /* ReleaseMutex(.alive) */
-            wstop = 1;                          /* SetEvent(w.stop) */
-#ifdef MUT_UNMAP_EARLY
-            unmapped = 1;                       /* .sleep unmapped without waiting for the waker */
-#else
-            if
-            :: waker_done -> unmapped = 1       /* the waker ended within 1 s */
-            :: true                             /* it did not: w.sleep = NULL, left mapped */
-            fi;
 #endif
-            atomic {                            /* release(), then the process ends */
-                i = 0;
-                do
-                :: i < NSLOT -> if :: mwh[i] -> close_mw(i) :: else fi; i++
-                :: else -> i = 0; break
-                od;
-                exited = 1
-            }
+            wstop = 1;                          /* SetEvent(w.stop) */
+#ifndef MUT_STOP_NO_WAIT
+            waker_done;                         /* WaitForSingleObject(waker) */
+#endif
+#ifdef MUT_STOPPED_AFTER_WAKER
+            stopped = 1;                        /* set once the waker has ended; fence */
+#endif
+#ifndef MUT_STOP_NO_SET
+            evset[cur] = 1;                     /* SetEvent(the last generation's event) */
+#endif
+#ifdef MUT_STOPPED_LATE
+            stopped = 1;                        /* stopped set after the generation ends */
+#endif
+            atomic { close_mw(cur) };           /* release() */
+            if
+            :: exited = 1                       /* the process ends */
+            :: true                             /* or lingers */
+            fi
         :: mode == M_DIE
         fi
     } unless { dead }
 }
 
-/* memwrite killed, at any step: .alive abandoned, stopped stays 0, its
-   threads end, and the system closes its handles. */
-active proctype death()
+/* memwrite killed, at any step (in M_STOP, once stopped is set, if it
+   dies at all): stopped stays as it is, its threads end, the system
+   closes its handles, and its process handle is signalled. */
+proctype death()
 {
-    byte i;
+    byte n;
 
 end_never:
-    mode == M_DIE && !dead;
     atomic {
+        mode == M_DIE || stopped && !exited;
         dead = 1;
-        alive = A_ABANDONED;
-        lock = 0;
-        i = 0;
+        n = 0;
         do
-        :: i < NSLOT -> if :: mwh[i] -> close_mw(i) :: else fi; i++
-        :: else -> i = 0; break
+        :: n < NNAME -> if :: mwh[n] -> close_mw(n) :: else fi; n++
+        :: else -> n = 0; break
         od
     }
 }
 
-/* A follower (memread -f). Follower 0 may live twice (a new process, the
-   same slot search) when its first life left by Ctrl+C or was killed.
-   Each atomic step below is one access to shared memory or one call on
-   an object, with what the follower does with its own variables after it. */
-proctype follower(byte f, life)
+/* A stranger (STR_ASK, STR_TAKE): it may set asking, once; and take a
+   name, once: create an object under it, or, if the name exists, open
+   what is there (memwrite's event, which -s lets it hold but not set),
+   and hold it from then on, after memwrite closed it too. (Letting go
+   again gives nothing new: the name is free, as if it never took it.) It
+   never clears asking: a documented limit, not modelled. */
+#if defined(STR_ASK) || defined(STR_TAKE)
+proctype stranger()
 {
-    byte mine = NONE, s1, a, i, pass;
+    byte n;
+    bit asked, took;
+
+end_idle:
+    do
+#ifdef STR_ASK
+    :: !asked && !asking -> atomic { asking = 1; asked = 1 }
+#endif
+#ifdef STR_TAKE
+    :: !took ->
+        atomic {
+            n = 0;
+            do
+            :: n < NNAME - 1 -> n++
+            :: break
+            od;
+            if
+            :: !used[n] -> lowest_fresh(n)      /* all alike: the lowest */
+            :: else
+            fi;
+            if
+            :: !EXISTS(n) -> kind[n] = K_STR; evset[n] = 0  /* its own, never set */
+            :: else
+            fi;
+            sh[n] = 1; took = 1; n = 0
+        }
+#endif
+    od
+}
+#endif
+
+/* Has memwrite's process ended, as this follower's handle says? */
+#define P_MW 0                  /* memwrite's process: signalled once it ends */
+#define P_GONE 1                /* it had ended when this follower came */
+#define P_OTHER 2               /* (MUT_NO_START_CHECK) a later process under its pid */
+#define ENDED (ph == P_GONE || ph == P_MW && (dead || exited))
+
+inline fclose()                 /* CloseHandle(f->event) */
+{
+    if
+    :: held != NONE -> fh[held] = fh[held] & ~(1 << f); gc(held); held = NONE
+    :: else
+    fi
+}
+
+/* A follower (memread -f). Each atomic step below is one access to shared
+   memory or one call on an object, with what the follower does with its
+   own variables after it. */
+proctype follower(byte f)
+{
+    byte held = NONE, g, s1, a, ph;
     bit st, t, whole;
 
 end_start:
-    atomic {
-        if
-        :: dead || exited || stopped -> res[f] = R_NOSTART; goto gone
-        :: seq != 0 && !dead && !stopped && !exited ->  /* the first record is there */
-            res[f] = R_RUNNING;
-            fprinted[f] = 1;                    /* printed: odd, no version has it */
-            if                                  /* how this life ends */
-            :: fate[f] = F_NORMAL
-            :: f == 0 && life + 1 < NINC -> fate[f] = F_CTRLC
-            :: f == 0 && life + 1 < NINC -> fate[f] = F_DOOMED
-            fi
-        fi
-    };
     {
-        /* take_slot(): pass 0 over slots whose pid hint is 0, pass 1 over
-           the rest; CreateEventEx(".wN"): a name that did not exist is
-           ours, and so is the slot; one that did is someone else's (another
-           follower's, or memwrite's handle during a wake-up): passed over. */
-        do
-        :: atomic {
-            if
-            :: (pass == 0) == (spid[i] == 0) ->
-                if
-                :: hold[i] == 0 && !mwh[i] ->
-                    hold[i] = 1 << (f + NFOL * life); evset[i] = 0; own[i]++; mine = i
-#ifdef MUT_TAKE_EXISTING
-                :: else ->                      /* made or opened: taken all the same */
-                    hold[i] = hold[i] | (1 << (f + NFOL * life)); own[i]++; mine = i
+        atomic {
+            pubs >= 1;                          /* share()'s first record is there */
+            if                                  /* open_writer(): by pid, then the start time */
+            :: dead || exited ->
+#ifdef MUT_NO_START_CHECK
+                ph = P_OTHER                    /* the pid taken for memwrite's */
 #else
-                :: else                         /* existed: closed, passed over */
+                ph = P_GONE
 #endif
-                fi
-            :: else
+            :: else -> ph = P_MW
             fi;
-            if
-            :: mine != NONE ->
-                assert(no_shared_slot && own[mine] == 1);
-                i = 0; pass = 0; break
-            :: else
-            fi;
-            i++;
-            if
-            :: i == NSLOT -> i = 0; pass++
-            :: else
-            fi;
-            if
-            :: pass == 2 -> pass = 0; res[f] = R_FULL; goto leave  /* "1000 followers already follow" */
-            :: else
-            fi
-           }
-        od;
-        spid[mine] = f + 1;                     /* the hint: it may die before this */
+            res[f] = R_RUNNING;
+            fprinted[f] = 1                     /* printed: odd, no version has it */
+        };
 
         /* follow() */
 loop:
-        atomic {
-            if
-            :: fate[f] == F_CTRLC -> res[f] = R_LEFT; goto leave   /* while (!stopping) */
-            :: true
-            fi;
 #ifndef MUT_STOPPED_AFTER
-            st = stopped                        /* st = stopped; fence */
-#else
-            skip
+        st = stopped;                           /* stopped = *stopped_now; fence */
 #endif
-        };
-        /* snapshot(): read seq; fence; copy; fence; keep it if seq was even
-           and unchanged */
+        /* settled(): snapshot(): read seq; fence; copy; fence; keep it if
+           seq was even and unchanged. A record that stays half-written is
+           waited for while memwrite's process runs, given up if it ended. */
 snap:
 #ifdef COARSE
         /* (COARSE: the whole snapshot one step, a whole version or none) */
         atomic {
             if
             :: seq % 2 == 0 -> s1 = seq; a = ra; whole = (rb == a); t = 1
-            :: dead && seq % 2 == 1 -> res[f] = R_FAIL; goto leave
+            :: seq % 2 == 1 && ENDED -> goto exit1  /* "stays half-written: its writer died" */
+#ifdef MUT_SNAP_GIVES_UP
+            :: seq % 2 == 1 && !ENDED -> goto exit1 /* given up after 1 s, memwrite running */
+#endif
             fi;
             goto check
         };
@@ -460,8 +489,10 @@ snap:
 #endif
 check:
             if
-            :: !t && dead && seq % 2 == 1 ->    /* stays odd: "half-written", after 1 s */
-                res[f] = R_FAIL; goto leave
+            :: !t && ENDED && seq % 2 == 1 -> goto exit1
+#ifdef MUT_SNAP_GIVES_UP
+            :: !t && seq % 2 == 1 -> goto exit1
+#endif
             :: !t -> whole = 0; goto snap
             :: else
             fi;
@@ -474,162 +505,140 @@ check:
             s1 = 0; a = 0; t = 0; whole = 0;
 #ifndef MUT_STOPPED_AFTER
             if
-            :: st -> st = 0; res[f] = R_OK; goto leave  /* the last record printed: exit 0 */
+            :: st -> st = 0; goto exit0         /* the last record printed: exit 0 */
             :: else
             fi
 #endif
         };
 #ifdef MUT_STOPPED_AFTER
         atomic {
-            st = stopped;                       /* stopped read after the snapshot */
             if
-            :: st -> st = 0; res[f] = R_OK; goto leave
+            :: stopped -> goto exit0            /* stopped read after the snapshot */
             :: else
             fi
         };
 #endif
-        /* ask(): asked = 1; asking = 1; fence; the last look */
-#ifdef MUT_LOOK_BEFORE_ASK
-        atomic { t = (seq == fprinted[f]) };
-        atomic { t = t && !stopped };
-        asked[mine] = 1;
-        asking = 1;
-        atomic {
-            if
-            :: !t -> goto loop
-            :: else -> t = 0
-            fi
-        };
-#else
-#ifdef MUT_ASKING_FIRST
-        asking = 1;
-        asked[mine] = 1;
-#else
-        asked[mine] = 1;
-        asking = 1;
+
+        /* ask(): gen read once; the event opened if it is another
+           generation's; fence; asking = 1; fence; seq, stopped and gen
+           read again */
+#ifdef MUT_ASKING_BEFORE_GEN
+        asking = 1;                             /* asking seen before gen is read */
+#endif
+        g = gen;
+#ifdef MUT_ASKING_BEFORE_OPEN
+        asking = 1;                             /* asking seen before the event is open */
 #endif
         atomic {
-            t = (seq == fprinted[f]);
             if
-            :: !t -> goto loop
+            :: g != held ->
+                fclose();                       /* CloseHandle; OpenEvent(gen_name(g)) */
+                if
+                :: EXISTS(g) -> fh[g] = fh[g] | (1 << f); held = g
+                :: else                         /* no such object */
+                fi
+            :: else
+            fi
+        };
+#if !defined(MUT_ASKING_BEFORE_GEN) && !defined(MUT_ASKING_BEFORE_OPEN) && !defined(MUT_LOOK_BEFORE_ASK)
+        asking = 1;                             /* InterlockedExchange(asking, 1); fence */
+#endif
+        atomic {
+            if
+            :: seq != fprinted[f] -> g = 0; goto loop
             :: else
             fi
         };
 #ifndef MUT_NO_STOP_CHECK
         atomic {
-            t = !stopped;
             if
-            :: !t -> goto loop
-            :: else -> t = 0
+            :: stopped -> g = 0; goto loop
+            :: else
             fi
         };
-#else
-        t = 0;
 #endif
-#endif
-        /* WaitForMultipleObjects({interrupted, .alive, own event}) */
-end_wait:
-        if
-        :: atomic { evset[mine] -> evset[mine] = 0; goto loop }    /* auto-reset */
-        :: atomic { alive == A_FREE || alive == A_ABANDONED -> alive = A_FOL + f };
-            atomic {
-#ifndef MUT_NO_RELEASE
-                alive = A_FREE;                 /* ReleaseMutex: pass it on */
-#endif
-                if
-                :: !stopped -> res[f] = R_FAIL; goto leave  /* "killed or crashed" */
-                :: else -> goto loop
-                fi
-            }
-        :: atomic { fate[f] == F_CTRLC -> res[f] = R_LEFT; goto leave }   /* interrupted */
-        fi;
-
-        /* close_follower(): asked = 0; pid = 0; CloseHandle(own event) */
-leave:
-        if
-        :: res[f] == R_LEFT && life + 1 < NINC -> run follower(f, life + 1)  /* another memread -f */
-        :: else
-        fi;
-        if
-        :: mine != NONE ->
-#ifdef MUT_CLOSE_FIRST
-            atomic { close_fol(mine, f) };      /* its event closed before its slot is cleared */
-#endif
-            asked[mine] = 0;
-            spid[mine] = 0;
-#ifndef MUT_CLOSE_FIRST
-            atomic { close_fol(mine, f) };
-#endif
-            mine = NONE
-        :: else
-        fi;
-        atomic {                                /* the process ends */
+#ifndef MUT_NO_GEN_RECHECK
+        atomic {
             if
-            :: alive == A_FOL + f -> alive = A_ABANDONED
-            :: else
-            fi;
-            st = 0; s1 = 0; a = 0; t = 0; whole = 0
-        }
-    } unless {
-        atomic {                                /* killed: the system closes its handles */
-            fate[f] == F_KILLED;
-            res[f] = R_KILLED;
-            if
-            :: mine != NONE -> close_fol(mine, f); mine = NONE
-            :: else
-            fi;
-            if
-            :: alive == A_FOL + f -> alive = A_ABANDONED
-            :: else
-            fi;
-            s1 = 0; a = 0; st = 0; t = 0; whole = 0; pass = 0; i = 0;
-            if
-            :: life + 1 < NINC -> run follower(f, life + 1)    /* another memread -f */
+            :: gen != g -> g = 0; goto loop
             :: else
             fi
-        }
+        };
+#endif
+#ifdef MUT_LOOK_BEFORE_ASK
+        asking = 1;                             /* asked after the last look */
+#endif
+        atomic {
+            if
+#ifndef MUT_NO_GEN_RECHECK
+            :: held == NONE && !ENDED -> goto exit1 /* memwrite has this generation: a refusal */
+#else
+            :: held == NONE && !ENDED -> goto loop  /* no telling a refusal from a moved gen: again */
+#endif
+            :: else
+            fi;
+            /* Whatever it sleeps on is memwrite's, or the process has
+               ended and the wait returns at once. */
+            assert(waits_only_on_memwrites_event && (held == NONE || kind[held] == K_MW || ENDED));
+            g = 0
+        };
+        /* WaitForMultipleObjects({interrupted, writer, event}) */
+end_wait:
+        if
+        :: atomic {
+            held != NONE && evset[held] ->
+            assert(no_spin && (gen != held || stopped));
+            goto loop
+           }
+        :: atomic {
+            ENDED ->
+            if
+            :: !stopped -> goto exit1           /* "memwrite ended without stopping" */
+            :: else -> goto loop
+            fi
+           }
+        fi;
+exit0:
+        atomic { res[f] = R_OK; fclose(); goto out };
+exit1:
+        atomic {
+            assert(exits_1_only_at_death && dead);
+            res[f] = R_FAIL; fclose()
+        };
+out:
+        skip
+    } unless {
+        atomic { frozen[f] -> res[f] = R_FROZEN }   /* suspended: it holds what it holds */
     };
-gone:
-    skip
+end_frozen:
+    !frozen[f]
 }
 
-/* A follower is killed (console closed, TerminateProcess) at any step. */
-active proctype killer()
+/* A follower is frozen (suspended for good) at any step. */
+active proctype freezer()
 {
 end_never:
-    do
-    :: atomic { fate[0] == F_DOOMED -> fate[0] = F_KILLED }
-    od
+    atomic { freeze[0] && res[0] == R_RUNNING && !frozen[0] -> frozen[0] = 1 }
 }
 
 /* Once nothing else can move: what must hold at the end. */
 active proctype monitor()
 {
-    byte f, i;
+    byte f;
 
     timeout;
     atomic {
-        i = 0;
-        do
-        :: i < NSLOT ->
-            assert(no_slot_lost && (!mwh[i] || hold[i] != 0));
-            i++
-        :: else -> break
-        od;
         f = 0;
         do
         :: f < NFOL ->
             if
-            :: fate[f] == F_NORMAL && res[f] != R_NOSTART && res[f] != R_FULL ->
-                if
-                :: mode == M_STAY ->
-                    assert(no_lost_wakeup && res[f] == R_RUNNING && fprinted[f] == seq)
-                :: mode == M_STOP ->
-                    assert(clean_stop_exits_0_last && res[f] == R_OK && fprinted[f] == seq)
-                :: mode == M_DIE ->
-                    assert(death_exits_1_none_waits && res[f] == R_FAIL)
-                fi
-            :: else
+            :: res[f] == R_NOTYET || res[f] == R_FROZEN
+            :: mode == M_STAY && res[f] != R_NOTYET && res[f] != R_FROZEN ->
+                assert(no_lost_wakeup && res[f] == R_RUNNING && fprinted[f] == seq)
+            :: mode == M_STOP && res[f] != R_NOTYET && res[f] != R_FROZEN ->
+                assert(clean_stop_exits_0_last && res[f] == R_OK && fprinted[f] == seq)
+            :: mode == M_DIE && res[f] != R_NOTYET && res[f] != R_FROZEN ->
+                assert(death_exits_1_none_waits && res[f] == R_FAIL)
             fi;
             f++
         :: else -> break
@@ -651,12 +660,32 @@ init
         :: mode = M_DIE
         fi;
 #endif
+#ifdef FREEZE
+        if                                      /* follower 0 frozen at some step, or not */
+        :: freeze[0] = 1
+        :: true
+        fi;
+#endif
+#ifdef MUT_GEN_TORN
+        used[TORN] = 1;
+#endif
+        /* first_generation(), before the first record */
+        mwh[0] = 1; used[0] = 1; gen = 0; cur = 0;
         run publisher();
         run waker();
         run memwrite();
+#if defined(STR_ASK) || defined(STR_TAKE)
+        run stranger();
+#endif
+        if
+        :: mode == M_DIE -> run death()
+        :: mode == M_STOP -> run death()        /* it dies once stopped is set */
+        :: mode == M_STOP                       /* or it does not */
+        :: else
+        fi;
         f = 0;
         do
-        :: f < NFOL -> run follower(f, 0); f++
+        :: f < NFOL -> run follower(f); f++
         :: else -> break
         od
     }
