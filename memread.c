@@ -487,7 +487,8 @@ static DWORD ask(struct follower *f, const wchar_t *mapping, const struct shared
             err = GetLastError();
         f->gen = gen;
     }
-    /* The event is open before asking is set. */
+    /* gen is read, and its event open, before asking is set: a turn of
+       the waker that clears this ask ends that generation or a later one. */
     MemoryBarrier();
     InterlockedExchange(f->asking, 1);
     /* asking is set before seq, stopped and gen are read again. */
