@@ -519,8 +519,11 @@ static void footprint(void)
     h = OpenFileMappingW(FILE_MAP_READ, FALSE, mapping);
     if (!h || !(v = MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0)) || !VirtualQuery(v, &mbi, sizeof mbi))
         die("mapping memwrite's section");
-    printf("  %-44s %9lu bytes (%s), for a 32-byte section\n", "section's view",
-           (unsigned long)mbi.RegionSize, mbi.State == MEM_COMMIT ? "committed" : "not committed");
+    /* Since issue 25 the section is 48 bytes, and a generation (never 0)
+       is at offset 32; before, the view was zero there. */
+    printf("  %-44s %9lu bytes (%s), for a %d-byte section\n", "section's view",
+           (unsigned long)mbi.RegionSize, mbi.State == MEM_COMMIT ? "committed" : "not committed",
+           ((const volatile LONG *)v)[8] ? 48 : 32);
     UnmapViewOfFile(v);
     CloseHandle(h);
     pmc.cb = sizeof pmc;

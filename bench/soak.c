@@ -6,13 +6,16 @@
    made with -s, restarts again and again under `memread -w 10` readers.
    It fails (exit 1, saying which) on a torn record, a lost follower (one
    not on the newest record within 1 s), a refused follower, or growth
-   (memwrite's memory, or followers' events open beyond live followers).
+   (memwrite's memory or handles, or generations' events beyond what the
+   memwrites and followers alive may hold; once the followers have gone,
+   any but the one memwrite's section names).
 
    usage: soak [SECONDS [FOLLOWERS]]    default 600 s, 30 followers */
 #define _CRT_SECURE_NO_WARNINGS
 #include <windows.h>
 #include <psapi.h>
 #include <tlhelp32.h>
+#include <winternl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,17 +25,17 @@
 #include "../tests/cputime.h"
 #include "common.h"
 
-#define SLOTS       1000        /* memwrite's slots: student.h */
 #define MAX_FOL     200         /* followers of the main driver at once, at most */
 #define BATCH       200         /* lines per write to memwrite */
 #define FEED_MS     10          /* pause between writes */
 #define MARK_EVERY  5000        /* ms between marked lines */
-#define SAMPLE_EVERY 10000      /* ms between counts of open events */
+#define SAMPLE_EVERY 10000      /* ms between counts of generations' events */
 #define LOST_MS     1000        /* a follower must print a marked line within this */
 #define LIFE_MIN    200         /* a follower's planned life, ms */
 #define LIFE_MAX    8000
 #define CTRL_BATCH  4           /* followers per Ctrl+C round */
 #define SDDL_B      L"D:(A;;GA;;;WD)"
+#define HANDLES_SLACK 2         /* memwrite's handles may be this many over the first count */
 
 /* What fails the run. */
 enum { TORN, LOST, REFUSED, GROWTH, OTHER, KINDS };
@@ -407,7 +410,7 @@ static int live_followers(void)
 /* ---------- memwrite A and its feeder ---------- */
 
 static struct child writer_a;
-static const volatile LONG *view_a;     /* memwrite's section: ID at 0, seq at 24 */
+static const volatile LONG *view_a;     /* memwrite's section: ID at 0, seq at 24, gen at 32 */
 static HANDLE map_handle_a;
 static SRWLOCK feed_lock = SRWLOCK_INIT;
 static volatile LONG next_id = 1, last_written;
@@ -825,11 +828,62 @@ static void start_helper(void)
         die("CreateThread");
 }
 
-/* ---------- what memwrite holds, and the followers' events ---------- */
+/* ---------- what memwrite holds, and the generations' events ---------- */
+
+/* SystemExtendedHandleInformation (64): every handle of every process, its
+   owner's pid in full. Wine's server answers it for any process, where
+   GetProcessHandleCount gives 0 under Wine 8 (measured). */
+#define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
+#define STATUS_INFO_LENGTH_MISMATCH ((LONG)0xC0000004)
+
+struct handle_entry {
+    void *object;
+    ULONG_PTR pid, handle;
+    ULONG access;
+    USHORT backtrace, type;
+    ULONG attributes, reserved;
+};
+
+struct handle_table {
+    ULONG_PTR count, reserved;
+    struct handle_entry entry[];
+};
+
+typedef LONG (WINAPI *query_system_fn)(ULONG, void *, ULONG, ULONG *);
+
+/* How many handles process pid has open; -1 if they cannot be counted. */
+static long handles_of(DWORD pid)
+{
+    static query_system_fn query;
+    static ULONG size = 1 << 16;
+    struct handle_table *t = NULL;
+    long n = -1;
+    ULONG got;
+    LONG st;
+
+    if (!query)
+        query = (query_system_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"),
+                                                                "NtQuerySystemInformation");
+    for (int tries = 0; query && tries < 8; tries++, size *= 2) {
+        free(t);
+        if (!(t = malloc(size)))
+            break;
+        if ((st = query(SYSTEM_EXTENDED_HANDLE_INFORMATION, t, size, &got)) == 0) {
+            n = 0;
+            for (ULONG_PTR i = 0; i < t->count; i++)
+                n += t->entry[i].pid == pid;
+            break;
+        }
+        if (st != STATUS_INFO_LENGTH_MISMATCH)
+            break;
+    }
+    free(t);
+    return n;
+}
 
 struct mem {
     double ws, pf, peak;        /* KiB */
-    DWORD handles;
+    long handles;               /* -1: not counted */
     BOOL ok;
 };
 
@@ -845,33 +899,100 @@ static struct mem memory_of(DWORD pid)
         m.pf = pmc.PagefileUsage / 1024.0;
         m.peak = pmc.PeakWorkingSetSize / 1024.0;
         m.ok = TRUE;
-        if (!GetProcessHandleCount(h, &m.handles))
-            m.handles = 0;
     }
     if (h)
         CloseHandle(h);
+    m.handles = handles_of(pid);
     return m;
 }
 
-/* How many of MAPPING.w0 .. .w999 exist now. */
-static int open_events(void)
+/* An entry of NtQueryDirectoryObject, and the two calls on a directory of
+   named objects, looked up in ntdll at run time (as NtQuerySystemInformation
+   above), so that the Makefile links nothing more. */
+struct dir_entry {
+    UNICODE_STRING name, type;
+};
+
+typedef LONG (WINAPI *open_dir_fn)(HANDLE *, ACCESS_MASK, OBJECT_ATTRIBUTES *);
+typedef LONG (WINAPI *query_dir_fn)(HANDLE, void *, ULONG, BOOLEAN, BOOLEAN, ULONG *, ULONG *);
+
+#define DIRECTORY_QUERY 1
+#define GEN_PREFIX L"memwrite."         /* gen_name() in student.h: then 8 hex digits */
+
+/* The generations' events of every memwrite in this session (memwrite
+   names them at random, so they are found by listing, not by name): the
+   events named "memwrite." and 8 hex digits in the session's
+   BaseNamedObjects, read one entry at a time, since Wine 8 reads no more
+   at once (STATUS_NOT_IMPLEMENTED, measured). *found: whether one of them
+   is named want. -1 if the directory cannot be read. The list is not one
+   snapshot: a name made or gone while it is read may be missed or seen
+   twice. */
+static int gen_events(const wchar_t *want, BOOL *found)
 {
-    wchar_t name[128];
-    HANDLE h;
+    static open_dir_fn open_dir;
+    static query_dir_fn query_dir;
+    static HANDLE dir;
+    const size_t prefix = wcslen(GEN_PREFIX);
+    union {
+        struct dir_entry e;
+        char room[2048];
+    } buf;
+    ULONG ctx = 0, got;
     int n = 0;
 
-    for (int i = 0; i < SLOTS; i++) {
-        swprintf(name, 128, L"%ls.w%d", map_a, i);
-        if ((h = OpenEventW(SYNCHRONIZE, FALSE, name)) != NULL) {
+    *found = FALSE;
+    if (!dir) {
+        HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+        wchar_t path[64];
+        DWORD session = 0;
+        UNICODE_STRING us;
+        OBJECT_ATTRIBUTES oa;
+
+        open_dir = (open_dir_fn)(void (*)(void))GetProcAddress(ntdll, "NtOpenDirectoryObject");
+        query_dir = (query_dir_fn)(void (*)(void))GetProcAddress(ntdll, "NtQueryDirectoryObject");
+        ProcessIdToSessionId(GetCurrentProcessId(), &session);
+        if (session)
+            swprintf(path, 64, L"\\Sessions\\%lu\\BaseNamedObjects", session);
+        else
+            wcscpy(path, L"\\BaseNamedObjects");
+        us.Buffer = path;
+        us.Length = (USHORT)(wcslen(path) * sizeof *path);
+        us.MaximumLength = us.Length + sizeof *path;
+        InitializeObjectAttributes(&oa, &us, 0, NULL, NULL);
+        if (!open_dir || !query_dir || open_dir(&dir, DIRECTORY_QUERY, &oa) != 0) {
+            dir = NULL;
+            return -1;
+        }
+    }
+    while (query_dir(dir, &buf, sizeof buf, TRUE, ctx == 0, &ctx, &got) == 0) {
+        const UNICODE_STRING *name = &buf.e.name, *type = &buf.e.type;
+
+        if (type->Length == 5 * sizeof(wchar_t) && !wcsncmp(type->Buffer, L"Event", 5)
+            && name->Length == (prefix + 8) * sizeof(wchar_t)
+            && !wcsncmp(name->Buffer, GEN_PREFIX, prefix)) {
             n++;
-            CloseHandle(h);
+            if (want && !_wcsnicmp(name->Buffer, want, prefix + 8) && !want[prefix + 8])
+                *found = TRUE;
         }
     }
     return n;
 }
 
-/* The pids of memread processes now, added to pids[*n] (no repeats). */
-static void memreads(DWORD *pids, int *n, int cap)
+/* The name of the generation memwrite's section names now (gen, at 32). */
+static const wchar_t *current_gen(wchar_t out[32])
+{
+    swprintf(out, 32, GEN_PREFIX L"%08lx", (unsigned long)view_a[8]);
+    return out;
+}
+
+/* Pids, added without repeats, as many as there are. */
+struct pids {
+    DWORD *pid;
+    int n, cap;
+};
+
+/* The pids of processes named exe now, added to p. */
+static void processes(const wchar_t *exe, struct pids *p)
 {
     PROCESSENTRY32W pe = {0};
     HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
@@ -880,49 +1001,81 @@ static void memreads(DWORD *pids, int *n, int cap)
     for (BOOL ok = Process32FirstW(snap, &pe); ok; ok = Process32NextW(snap, &pe)) {
         int k = 0;
 
-        if (_wcsicmp(pe.szExeFile, L"memread.exe"))
+        if (_wcsicmp(pe.szExeFile, exe))
             continue;
-        while (k < *n && pids[k] != pe.th32ProcessID)
+        while (k < p->n && p->pid[k] != pe.th32ProcessID)
             k++;
-        if (k == *n && *n < cap)
-            pids[(*n)++] = pe.th32ProcessID;
+        if (k < p->n)
+            continue;
+        if (p->n == p->cap) {
+            DWORD *more = realloc(p->pid, (p->cap = p->cap ? 2 * p->cap : 256) * sizeof *more);
+
+            if (!more)
+                die("realloc");
+            p->pid = more;
+        }
+        p->pid[p->n++] = pe.th32ProcessID;
     }
     CloseHandle(snap);
 }
 
-static int samples, sample_max_events, sample_max_live;
-static int sample_worst_excess = -SLOTS;
+/* A memwrite holds its generation's event, and during a wake-up the next
+   one as well; a follower holds at most one, which may be of a generation
+   gone by, until it asks again. */
+#define GENS_PER_WRITER 2
 
-/* Followers' events open, against memread processes alive at some time
-   during the count (one-shot and -w readers held off): never more. A
-   second count 200 ms later settles a wake-up's momentary handle. */
+static int samples, sample_max_events, sample_max_live, sample_max_writers;
+static int sample_worst_excess = INT_MIN;
+static long sample_max_handles = -1;
+
+/* The generations' events, against the followers (memread processes; the
+   one-shot and -w readers, held off meanwhile, hold none) and the
+   memwrites alive at some time during the count: never more than
+   GENS_PER_WRITER a memwrite and one a follower. A second count 200 ms
+   later settles a count that raced with a wake-up. Then memwrite's
+   handles. */
 static void sample_events(void)
 {
-    DWORD pids[2 * SLOTS];
-    int e = 0, live = 0, mine = 0;
+    struct pids readers = {0}, writers = {0};
+    int e = 0, bound = 0, mine = 0;
+    long handles;
+    BOOL unused;
 
     AcquireSRWLockExclusive(&quiet);
     EnterCriticalSection(&churn);
     for (int tries = 0; tries < 2; tries++) {
-        live = 0;
-        memreads(pids, &live, 2 * SLOTS);
-        e = open_events();
-        memreads(pids, &live, 2 * SLOTS);
-        if (e <= live)
+        readers.n = writers.n = 0;
+        processes(L"memread.exe", &readers);
+        processes(L"memwrite.exe", &writers);
+        e = gen_events(NULL, &unused);
+        processes(L"memread.exe", &readers);
+        processes(L"memwrite.exe", &writers);
+        bound = readers.n + GENS_PER_WRITER * writers.n;
+        if (e >= 0 && e <= bound)
             break;
         Sleep(200);
     }
     mine = live_followers();
+    handles = handles_of(writer_a.pi.dwProcessId);
     LeaveCriticalSection(&churn);
     ReleaseSRWLockExclusive(&quiet);
     samples++;
     sample_max_events = max(sample_max_events, e);
-    sample_max_live = max(sample_max_live, live);
-    sample_worst_excess = max(sample_worst_excess, e - live);
-    say("events open %d, live followers %d (%d of this driver's, the rest Ctrl+C rounds')%s", e,
-        live, mine, e > live ? ": MORE EVENTS THAN FOLLOWERS" : "");
-    if (e > live)
-        problem(GROWTH, "%d followers' events open, for %d live followers", e, live);
+    sample_max_live = max(sample_max_live, readers.n);
+    sample_max_writers = max(sample_max_writers, writers.n);
+    sample_worst_excess = max(sample_worst_excess, e - bound);
+    sample_max_handles = max(sample_max_handles, handles);
+    say("generations' events %d, live followers %d (%d of this driver's, the rest Ctrl+C "
+        "rounds'), memwrites %d: at most %d allowed%s; memwrite's handles %ld", e, readers.n,
+        mine, writers.n, bound, e < 0 ? ": NOT COUNTED" : e > bound ? ": TOO MANY" : "",
+        handles);
+    if (e < 0)
+        problem(OTHER, "the generations' events could not be counted");
+    else if (e > bound)
+        problem(GROWTH, "%d generations' events, for %d live followers and %d memwrites", e,
+                readers.n, writers.n);
+    free(readers.pid);
+    free(writers.pid);
 }
 
 /* ---------- the run ---------- */
@@ -938,7 +1091,7 @@ static void show_mem(const char *when, struct mem m)
 {
     if (m.ok)
         say("memwrite %s: working set %.0f KiB, page file %.0f KiB, peak working set %.0f KiB, "
-            "handles %lu", when, m.ws, m.pf, m.peak, m.handles);
+            "handles %ld", when, m.ws, m.pf, m.peak, m.handles);
     else
         say("memwrite %s: GetProcessMemoryInfo failed: error %lu", when, GetLastError());
 }
@@ -954,6 +1107,8 @@ int wmain(int argc, wchar_t **argv)
     LONG64 pub0 = 0, pub1 = 0;
     wchar_t *slash;
     int events_end = -1, events_final = -1, final_n;
+    BOOL current_end = FALSE, unused;
+    wchar_t gen[32];
     long final_id;
     DWORD code;
     BOOL ok;
@@ -1006,7 +1161,7 @@ int wmain(int argc, wchar_t **argv)
         die("starting memwrite");
     for (int i = 0; i < 1000 && !(map_handle_a = OpenFileMappingW(FILE_MAP_READ, FALSE, map_a)); i++)
         Sleep(10);
-    if (!map_handle_a || !(view_a = MapViewOfFile(map_handle_a, FILE_MAP_READ, 0, 0, 32)))
+    if (!map_handle_a || !(view_a = MapViewOfFile(map_handle_a, FILE_MAP_READ, 0, 0, 48)))
         die("memwrite's section never appeared");
     while (!view_a[6])
         Sleep(1);
@@ -1058,7 +1213,8 @@ int wmain(int argc, wchar_t **argv)
     }
 
     /* The end: the side programs stop, every follower goes by its path, then
-       the events are counted and memwrite's memory read; then a last batch
+       the generations' events are counted and memwrite's memory and handles
+       read; then a last batch
        follows until memwrite stops, and each must end on the last record. */
     say("stopping: the side programs, then every follower");
     stop_all = 1;
@@ -1104,19 +1260,22 @@ int wmain(int argc, wchar_t **argv)
         problem(OTHER, "memwrite's section never reached the last line written");
     Sleep(500);
     {
-        DWORD pids[SLOTS];
-        int live = 0;
+        struct pids readers = {0};
 
-        memreads(pids, &live, SLOTS);
-        events_end = open_events();
-        say("every follower gone (%d memread processes left): %d followers' events open",
-            live, events_end);
-        if (events_end) {
+        processes(L"memread.exe", &readers);
+        events_end = gen_events(current_gen(gen), &current_end);
+        say("every follower gone (%d memread processes left): generations' events %d, %ls "
+            "(the section's) %s", readers.n, events_end, gen,
+            current_end ? "among them" : "NOT AMONG THEM");
+        if (events_end != 1 || !current_end) {
             Sleep(2000);
-            if ((events_end = open_events()) != 0)
-                problem(GROWTH, "%d followers' events still open 2 s after every follower went",
-                        events_end);
+            events_end = gen_events(current_gen(gen), &current_end);
+            if (events_end != 1 || !current_end)
+                problem(GROWTH, "2 s after every follower went, %d generations' events, %s the "
+                        "one memwrite's section names, %ls", events_end,
+                        current_end ? "with" : "without", gen);
         }
+        free(readers.pid);
     }
     m1 = memory_of(writer_a.pi.dwProcessId);
     cpu1 = cpu_ms(&writer_a.pi);
@@ -1127,6 +1286,11 @@ int wmain(int argc, wchar_t **argv)
     else if (m1.ws > m0.ws * 1.10 || m1.pf > m0.pf * 1.10)
         problem(GROWTH, "memwrite's memory grew more than 10%%: working set %.0f -> %.0f KiB, "
                 "page file %.0f -> %.0f KiB", m0.ws, m1.ws, m0.pf, m1.pf);
+    if (m0.handles < 0 || m1.handles < 0)
+        problem(OTHER, "memwrite's handles could not be counted");
+    else if (m0.ok && m1.handles > m0.handles + HANDLES_SLACK)
+        problem(GROWTH, "memwrite's handles grew: %ld after the warm-up, %ld at the end",
+                m0.handles, m1.handles);
 
     final_n = fol_target;
     say("a last %d followers, then memwrite stops", final_n);
@@ -1142,10 +1306,11 @@ int wmain(int argc, wchar_t **argv)
             break;
         Sleep(20);
     }
-    events_final = open_events();
-    say("%d followers' events open for the %d last followers", events_final, final_n);
-    if (events_final > final_n)
-        problem(GROWTH, "%d followers' events open for %d followers", events_final, final_n);
+    events_final = gen_events(NULL, &unused);
+    say("generations' events %d for the %d last followers and memwrite", events_final, final_n);
+    if (events_final > final_n + GENS_PER_WRITER)
+        problem(GROWTH, "%d generations' events for %d followers and one memwrite", events_final,
+                final_n);
     for (int k = 0; k < 10; k++) {
         write_lines(next_id, next_id + BATCH - 1);
         next_id += BATCH;
@@ -1195,16 +1360,24 @@ int wmain(int argc, wchar_t **argv)
                "end (%+.1f%%)\n", m0.ws, m1.ws, (m1.ws / m0.ws - 1) * 100);
         printf("  memwrite page-file use             %.0f KiB after the warm-up, %.0f KiB at the "
                "end (%+.1f%%)\n", m0.pf, m1.pf, (m1.pf / m0.pf - 1) * 100);
-        if (m0.handles || m1.handles)
-            printf("  memwrite handles                   %lu after the warm-up, %lu at the end\n",
-                   m0.handles, m1.handles);
+        printf("  memwrite handles                   %ld after the warm-up, %ld at the end, at most "
+               "%ld in the counts (target: at the end, at most %d over the first)\n", m0.handles,
+               m1.handles, sample_max_handles, HANDLES_SLACK);
         if (pub1 > pub0)
             printf("  memwrite CPU between the two       %.0f ms, %.3f ms per 1,000 updates\n",
                    (double)(cpu1 - cpu0), (cpu1 - cpu0) / ((pub1 - pub0) / 1000.0));
     }
-    printf("  followers' events open             %d once every follower had gone (target 0); "
-           "%d samples during the run, at most %d open, never more than live followers by %d "
-           "(target <= 0)\n", events_end, samples, sample_max_events, sample_worst_excess);
+    printf("  generations' events                %d once every follower had gone, %s the "
+           "one memwrite's section names (target: that one alone)\n", events_end,
+           current_end ? "among them" : "NOT");
+    if (samples)
+        printf("  ... in the counts during the run   %d counts, at most %d events, %d followers and "
+               "%d memwrites; at the fullest, %d %s the bound of one a follower and %d a "
+               "memwrite (target: not over)\n", samples, sample_max_events, sample_max_live,
+               sample_max_writers, abs(sample_worst_excess), sample_worst_excess > 0 ? "over"
+               : "under", GENS_PER_WRITER);
+    printf("  ... with the last followers        %d for %d followers (target <= %d)\n",
+           events_final, fol_target, fol_target + GENS_PER_WRITER);
     if (!ctrl_works)
         printf("  Ctrl+C could not be sent: those rounds were not run\n");
     ok = TRUE;
