@@ -664,6 +664,7 @@ static void next_generation(HANDLE next, LONG gen)
    and tries again after a pause that doubles up to RETRY_MAX. */
 #define RETRY_MIN 10            /* ms */
 #define RETRY_MAX 1000
+#define MERGE_MS  1             /* between turns: followers woken at most so often */
 
 static DWORD WINAPI waker(void *unused)
 {
@@ -687,6 +688,8 @@ static DWORD WINAPI waker(void *unused)
             next_generation(next, gen);
             timeout = INFINITE;
             pause = RETRY_MIN;
+            /* Kicks meanwhile merge into one more turn: at most one a MERGE_MS. */
+            WaitForSingleObject(w.stop, MERGE_MS);
             continue;
         }
         if (!said)
