@@ -81,7 +81,7 @@ PROGS   = memwrite$(EXE) memread$(EXE)
 TESTSRC = $(addprefix tests/,run.c harness.c port.c errors.c live.c followers.c \
             consoles.c security.c)
 TESTS   = tests/run$(EXE) tests/article/memwrite$(EXE) tests/article/memread$(EXE)
-BENCH   = bench/bench$(EXE) bench/empty$(EXE)
+BENCH   = bench/bench$(EXE) bench/empty$(EXE) bench/floor$(EXE)
 SOAK_PROG = bench/soak$(EXE)
 # make soak: seconds to run, and followers of the driver at once
 SOAK    = 600

@@ -87,7 +87,8 @@ static struct writer start_writer(const wchar_t *prog, const wchar_t *mapping)
     if (!CreatePipe(&r, &w.in, &sa, 0))
         die("CreatePipe");
     SetHandleInformation(w.in, HANDLE_FLAG_INHERIT, 0);
-    swprintf(args, 300, wcscmp(prog, L"memwrite") ? L"%ls" : L"-m %ls", mapping);
+    swprintf(args, 300, !wcscmp(prog, L"memwrite") ? L"-m %ls"
+             : !wcscmp(prog, L"bench\\floor") ? L"-w %ls" : L"%ls", mapping);
     w.pi = start(prog, args, r, NULL);
     CloseHandle(r);
     return w;
@@ -254,8 +255,9 @@ static void wait_all_in(DWORD ms, const char *what)
 }
 
 /* From writing a line to memwrite's stdin until the last of n followers
-   has printed it, samples times. */
-static void latency_to_last(int n, int samples, double *median, double *p95)
+   has printed it, samples times; with yardstick, bench/floor.c's writer and
+   followers instead of memwrite and memread -f. */
+static void latency_to_last(int n, int samples, BOOL yardstick, double *median, double *p95)
 {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     double *v = malloc(samples * sizeof *v);
@@ -267,8 +269,8 @@ static void latency_to_last(int n, int samples, double *median, double *p95)
 
     if (!v)
         die("malloc");
-    swprintf(mapping, 64, L"membench.%lu.last%d", GetCurrentProcessId(), n);
-    w = start_writer(L"memwrite", mapping);
+    swprintf(mapping, 64, L"membench.%lu.last%d%s", GetCurrentProcessId(), n, yardstick ? L"f" : L"");
+    w = start_writer(yardstick ? L"bench\\floor" : L"memwrite", mapping);
     wait_shared(mapping);
     crowd_size = n;
     expect(DEFAULT_ID_BENCH);
@@ -278,7 +280,14 @@ static void latency_to_last(int n, int samples, double *median, double *p95)
         if (!CreatePipe(&f->pipe, &child, &sa, 1 << 16))
             die("CreatePipe");
         SetHandleInformation(f->pipe, HANDLE_FLAG_INHERIT, 0);
-        f->pi = start_follower(mapping, child);
+        if (yardstick) {
+            wchar_t args[100];
+
+            swprintf(args, 100, L"-f %ls", mapping);
+            f->pi = start(L"bench\\floor", args, NULL, child);
+        } else {
+            f->pi = start_follower(mapping, child);
+        }
         CloseHandle(child);
         if (!(f->thread = CreateThread(NULL, 0, read_follower, f, 0, NULL)))
             die("CreateThread");
@@ -453,7 +462,7 @@ static BOOL followers_table(void)
         followers += crowds[i];
         on_last += r[i].on_last;
         if (crowds[i])
-            latency_to_last(crowds[i], latency_samples[i], &med[i], &p95[i]);
+            latency_to_last(crowds[i], latency_samples[i], FALSE, &med[i], &p95[i]);
         printf("  %9d %9d %11.0f  ", crowds[i], rate_lines[i], r[i].per_s);
         if (crowds[i])
             printf("%8.2f %8.2f %8d", med[i], p95[i], latency_samples[i]);
@@ -476,6 +485,23 @@ static BOOL followers_table(void)
     target("one follower: latency 95th percentile", p95[1], "ms", "<=", 1);
     fflush(stdout);
     return on_last == followers;
+}
+
+/* The same latency with bench/floor.c: one manual-reset event set for all
+   followers, each of which only waits and prints. What the wineserver
+   takes to wake them and carry their lines, whatever the protocol. */
+static void floor_table(void)
+{
+    double med, p95;
+
+    printf("\nthe floor: bench/floor.c, one event set for all, no protocol\n");
+    printf("  %9s  %-26s\n", "", "latency to the last, ms");
+    printf("  %9s  %8s %8s %8s\n", "followers", "median", "p95", "samples");
+    for (int i = 1; i < CROWDS; i++) {
+        latency_to_last(crowds[i], latency_samples[i], TRUE, &med, &p95);
+        printf("  %9d  %8.2f %8.2f %8d\n", crowds[i], med, p95, latency_samples[i]);
+        fflush(stdout);
+    }
 }
 
 static struct spread follower_idle(void)
@@ -633,6 +659,7 @@ int wmain(void)
     target("... median", s.median, "ms", "<=", 20);
     fflush(stdout);
     correct = followers_table();
+    floor_table();
 
     printf("\nfootprint\n");
     footprint();
