@@ -2,8 +2,10 @@
    benchmark. `floor -w NAME` makes a section NAME (so that the benchmark
    sees it start) and the manual-reset events NAME.0 to NAME.LAST, then sets
    NAME.k as it reads line k of stdin, and NAME.0 at end of input. `floor
-   -f NAME` opens them all, prints 99041232, then for k = 1, 2, ... waits
-   for NAME.k (or NAME.0: it exits) and prints k. No record, no seqlock,
+   -f NAME` opens them all, prints the lines 99041232 and n, then for
+   k = 1, 2, ... waits for NAME.k (or NAME.0: it exits) and prints the
+   lines k and nk, as memread -f prints the benchmark's "k nk". No record,
+   no seqlock,
    no name to read, no event opened or closed after the start: one wait
    and one write for each wake-up. Not safe, not for use: a yardstick. */
 #include <windows.h>
