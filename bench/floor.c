@@ -5,9 +5,9 @@
    -f NAME` opens them all, prints the lines 99041232 and n, then for
    k = 1, 2, ... waits for NAME.k (or NAME.0: it exits) and prints the
    lines k and nk, as memread -f prints the benchmark's "k nk". No record,
-   no seqlock,
-   no name to read, no event opened or closed after the start: one wait
-   and one write for each wake-up. Not safe, not for use: a yardstick. */
+   no seqlock, no name to read, no event opened or closed after the start:
+   one wait and one write for each wake-up. Not safe, not for use: a
+   yardstick. */
 #include <windows.h>
 #include <stdio.h>
 #include <wchar.h>
